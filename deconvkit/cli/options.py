@@ -1,0 +1,102 @@
+"""Options shared by several commands, and the helpers that interpret them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["psf_options", "overwrite_option", "build_psf", "check_output_path", "positive"]
+
+positive = click.FloatRange(min=0, min_open=True)
+
+_PSF_PARAMS = {"motion": ("length", "angle"), "defocus": ("radius",), "gaussian": ("sigma",)}
+
+
+def psf_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--blur``, ``--length``, ``--angle``, ``--radius``, ``--sigma`` and ``--psf``."""
+    options = [
+        click.option(
+            "--blur",
+            type=click.Choice(sorted(_PSF_PARAMS)),
+            help="Parametric PSF: motion (--length, --angle), defocus (--radius) or gaussian (--sigma).",
+        ),
+        click.option("--length", type=positive, help="Motion length in pixels."),
+        click.option(
+            "--angle",
+            type=float,
+            help="Motion angle in degrees, counter-clockwise from +x as seen on screen (default 0).",
+        ),
+        click.option("--radius", type=positive, help="Defocus disk radius in pixels (not the diameter)."),
+        click.option("--sigma", type=positive, help="Gaussian PSF standard deviation in pixels."),
+        click.option(
+            "--psf",
+            "psf_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="PSF from a .npy or image file (normalised to sum 1).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def overwrite_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--overwrite``."""
+    return click.option("--overwrite", is_flag=True, help="Replace existing output files.")(func)
+
+
+def build_psf(
+    blur: str | None,
+    length: float | None,
+    angle: float | None,
+    radius: float | None,
+    sigma: float | None,
+    psf_file: Path | None,
+):
+    """Turn the PSF options into a kernel, or raise a usage error naming the bad option."""
+    given = {"length": length, "angle": angle, "radius": radius, "sigma": sigma}
+    if (blur is None) == (psf_file is None):
+        raise click.UsageError("give exactly one of --blur (motion, defocus, gaussian) or --psf FILE")
+    allowed = _PSF_PARAMS.get(blur, ()) if blur else ()
+    stray = [f"--{k}" for k, v in given.items() if v is not None and k not in allowed]
+    if stray:
+        where = f"--blur {blur}" if blur else "--psf"
+        raise click.UsageError(f"{', '.join(stray)} does not apply to {where}")
+    import restore
+    from deconvkit.errors import DeconvkitError
+
+    if psf_file is not None:
+        try:
+            return restore.load_psf(psf_file)
+        except DeconvkitError as exc:
+            raise click.BadParameter(str(exc), param_hint="--psf") from exc
+    required = {"motion": "length", "defocus": "radius", "gaussian": "sigma"}[blur]
+    if given[required] is None:
+        raise click.UsageError(f"--blur {blur} needs --{required}")
+    if blur == "motion":
+        return restore.motion_psf(length, angle if angle is not None else 0.0)
+    if blur == "defocus":
+        return restore.defocus_psf(radius)
+    return restore.gaussian_psf(sigma)
+
+
+def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None:
+    """Usage errors for an output that is an input, sits in a missing folder, or exists."""
+    resolved = output.resolve()
+    if any(resolved == p.resolve() for p in inputs):
+        raise click.UsageError(f"output {str(output)!r} is also an input; choose another name")
+    if not output.parent.is_dir():
+        raise click.UsageError(f"output folder {str(output.parent)!r} does not exist")
+    if output.is_dir():
+        raise click.UsageError(f"output {str(output)!r} is a directory")
+    if output.exists() and not overwrite:
+        raise click.UsageError(f"{str(output)!r} exists; pass --overwrite to replace it")
+    from deconvkit.io import WRITE_FORMATS
+
+    if output.suffix.lower() not in WRITE_FORMATS:
+        raise click.UsageError(
+            f"output {str(output)!r} has unknown image suffix {output.suffix!r}; use one of {', '.join(sorted(WRITE_FORMATS))}"
+        )

@@ -1,0 +1,353 @@
+"""Image files in and out: the one place deconvkit touches image files.
+
+Conventions
+-----------
+- In memory: ``(H, W)`` grayscale or ``(H, W, C)`` channels-last, **RGB(A) order**, floats.
+- Reading scales integers to [0, 1] (8-bit / 255, 16-bit / 65535) and applies the EXIF
+  orientation, so the array looks the way a viewer shows the photo.
+- Writing clips to [0, 1], scales back to the requested bit depth (8 or 16) and rounds.
+  The file is written to a temporary name in the target folder and renamed when complete,
+  so an interrupted run never leaves a half-written image; an existing file is replaced
+  only with ``overwrite=True``.
+- Formats: PNG (8/16-bit, gray/RGB/RGBA), TIFF (8/16-bit), JPEG (8-bit gray/RGB), BMP,
+  WebP (8-bit). Decoding is done by OpenCV, headers and EXIF are read with Pillow.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deconvkit._validation import as_float_image
+from deconvkit.errors import ImageReadError, ImageTooLargeError, ImageWriteError, InvalidParameterError
+
+__all__ = [
+    "ImageInfo",
+    "image_info",
+    "read_image",
+    "write_image",
+    "available_memory",
+    "ensure_memory",
+    "WRITE_FORMATS",
+]
+
+WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP", ".webp": "WebP"}
+_EIGHT_BIT_ONLY = {"JPEG", "BMP", "WebP"}
+_EXIF_ORIENTATION = 0x0112
+_CHANNELS_OF_MODE = {"1": 1, "L": 1, "P": 4, "LA": 4, "PA": 4, "RGB": 3, "RGBA": 4, "CMYK": 4, "YCbCr": 3, "I": 1, "F": 1}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a file's header says: size, channels, bit depth, format, EXIF orientation."""
+
+    path: Path
+    height: int
+    width: int
+    channels: int
+    bit_depth: int
+    format: str
+    orientation: int = 1
+
+
+def _open_header(p: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    _check_file(p)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(p)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{str(p)!r} is too large to process safely: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(
+            f"{str(p)!r} is not an image in a format deconvkit reads (PNG, JPEG, TIFF, BMP, WebP)"
+        ) from exc
+    except OSError as exc:
+        raise ImageReadError(f"{str(p)!r} could not be read: {exc}") from exc
+
+
+def _check_file(p: Path) -> None:
+    if not p.exists():
+        raise ImageReadError(f"{str(p)!r} does not exist")
+    if p.is_dir():
+        raise ImageReadError(f"{str(p)!r} is a directory, expected an image file")
+    if p.stat().st_size == 0:
+        raise ImageReadError(f"{str(p)!r} is empty (0 bytes), expected an image file")
+
+
+def image_info(path: str | os.PathLike) -> ImageInfo:
+    """Read an image file's header (no pixel decoding).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Image file.
+
+    Returns
+    -------
+    info : ImageInfo
+        ``channels`` and ``bit_depth`` are the header's best guess (a 16-bit colour PNG may
+        report 8 bits here); :func:`read_image` with ``with_info=True`` gives exact values.
+
+    Raises
+    ------
+    ImageReadError
+        Missing file, directory, empty file or unknown format.
+    ImageTooLargeError
+        Images of more than about 179 million pixels (Pillow's decompression-bomb guard).
+    """
+    p = Path(path)
+    with _open_header(p) as im:
+        width, height = im.size
+        mode = im.mode
+        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+        fmt = im.format or "unknown"
+    bit_depth = 16 if mode.startswith("I;16") or mode == "I" else 8
+    channels = _CHANNELS_OF_MODE.get(mode, 1 if mode.startswith("I") else 3)
+    return ImageInfo(p, height, width, channels, bit_depth, fmt, orientation if 1 <= orientation <= 8 else 1)
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still allocate (MemAvailable, cgroup limit aware)."""
+    avail = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return 1 << 62  # unknown platform: do not refuse
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if limit != "max":
+            avail = min(avail, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return max(int(avail), 0)
+
+
+def ensure_memory(n_bytes: int, what: str, *, max_bytes: int | None = None) -> None:
+    """Raise :class:`ImageTooLargeError` if ``n_bytes`` exceed what is available.
+
+    ``max_bytes`` overrides the measured :func:`available_memory`.
+    """
+    limit = available_memory() if max_bytes is None else int(max_bytes)
+    if n_bytes > limit:
+        raise ImageTooLargeError(
+            f"{what} needs about {n_bytes / 2**30:.2f} GiB of memory but only {limit / 2**30:.2f} GiB "
+            "is available; refusing before allocating (crop or downscale the image, or free memory)"
+        )
+
+
+def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Undo EXIF orientation ``1..8`` so that rows run top to bottom as displayed."""
+    ops = {
+        1: lambda b: b,
+        2: lambda b: b[:, ::-1],
+        3: lambda b: b[::-1, ::-1],
+        4: lambda b: b[::-1],
+        5: lambda b: b.swapaxes(0, 1),
+        6: lambda b: np.rot90(b, -1),
+        7: lambda b: np.rot90(b, 2).swapaxes(0, 1),
+        8: lambda b: np.rot90(b, 1),
+    }
+    return np.ascontiguousarray(ops.get(orientation, ops[1])(a))
+
+
+def _looks_truncated_jpeg(data: bytes) -> bool:
+    """True if the last scan of a JPEG is not followed by an end-of-image marker.
+
+    Inside entropy-coded data 0xFF is always stuffed, so ``FF D9`` only occurs as a marker;
+    trailers some cameras append after EOI do not trip this check.
+    """
+    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+
+
+def read_image(
+    path: str | os.PathLike,
+    *,
+    dtype: type = np.float32,
+    with_info: bool = False,
+    max_bytes: int | None = None,
+) -> np.ndarray | tuple[np.ndarray, ImageInfo]:
+    """Read an image file as a float array in [0, 1], RGB(A) order, EXIF orientation applied.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        PNG, JPEG, TIFF, BMP or WebP file; 8 or 16 bit; gray, RGB or RGBA.
+    dtype : {numpy.float32, numpy.float64}, optional
+        Output dtype. float32 (default) is exact for 8- and 16-bit data and halves memory.
+    with_info : bool, optional
+        Also return an :class:`ImageInfo` whose ``bit_depth`` and ``channels`` are those of
+        the decoded pixels.
+    max_bytes : int, optional
+        Refuse images whose decoded and converted arrays would exceed this many bytes
+        (default: the memory currently available).
+
+    Returns
+    -------
+    image : (H, W) or (H, W, C) ndarray
+        ``C`` is 3 (RGB) or 4 (RGBA). Grayscale files give 2-D arrays.
+    info : ImageInfo
+        Only with ``with_info=True``.
+
+    Raises
+    ------
+    ImageReadError
+        Missing, empty, directory, not an image, corrupt or truncated file.
+    ImageTooLargeError
+        The image would not fit in memory (checked from the header, before decoding).
+    """
+    import cv2
+
+    out_dtype = np.dtype(dtype)
+    if out_dtype not in (np.float32, np.float64):
+        raise InvalidParameterError(f"dtype must be float32 or float64, got {out_dtype}")
+    p = Path(path)
+    header = image_info(p)
+    pixels = header.height * header.width
+    ensure_memory(
+        pixels * header.channels * (2 + out_dtype.itemsize),
+        f"reading {str(p)!r} ({header.width}x{header.height})",
+        max_bytes=max_bytes,
+    )
+    data = p.read_bytes()
+    if header.format == "JPEG" and _looks_truncated_jpeg(data):
+        raise ImageReadError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker after the last scan)")
+    raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.size == 0:
+        raise ImageReadError(f"{str(p)!r} could not be decoded: the file is corrupt or truncated")
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[..., 0]
+    if raw.ndim == 3:
+        code = cv2.COLOR_BGRA2RGBA if raw.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        raw = cv2.cvtColor(raw, code)
+    if raw.dtype == np.uint8:
+        scale, bit_depth = 255.0, 8
+    elif raw.dtype == np.uint16:
+        scale, bit_depth = 65535.0, 16
+    elif raw.dtype.kind == "f":
+        scale, bit_depth = 1.0, 32
+    else:
+        raise ImageReadError(f"{str(p)!r} has {raw.dtype} samples; deconvkit reads 8-bit, 16-bit and float images")
+    image = raw.astype(out_dtype)
+    if scale != 1.0:
+        image *= out_dtype.type(1.0 / scale)
+    image = _apply_orientation(image, header.orientation)
+    if not with_info:
+        return image
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    info = ImageInfo(p, image.shape[0], image.shape[1], channels, bit_depth, header.format, header.orientation)
+    return image, info
+
+
+def write_image(
+    path: str | os.PathLike,
+    image: np.ndarray,
+    *,
+    bit_depth: int = 8,
+    overwrite: bool = False,
+    quality: int = 95,
+) -> Path:
+    """Write a float image in [0, 1] to a file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target; the format follows the suffix (``.png``, ``.jpg``/``.jpeg``, ``.tif``/
+        ``.tiff``, ``.bmp``, ``.webp``). Its folder must exist.
+    image : (H, W) or (H, W, C) array_like
+        ``C`` in {1, 3, 4}, RGB(A) order. Values outside [0, 1] are clipped here (and only
+        here: algorithms never clip).
+    bit_depth : {8, 16}, optional
+        Sample depth of the file. 16 is accepted for PNG and TIFF only.
+    overwrite : bool, optional
+        Replace an existing file. Default False: an existing file is an error.
+    quality : int, optional
+        JPEG/WebP quality, 1--100.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ImageWriteError
+        Unknown suffix, missing folder, existing file without ``overwrite``, format that
+        cannot hold the bit depth or the alpha channel, or an OS error while writing (the
+        target is then left untouched).
+    """
+    import cv2
+
+    p = Path(path)
+    fmt = WRITE_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise ImageWriteError(
+            f"cannot write {str(p)!r}: unknown image suffix {p.suffix!r}; use one of {', '.join(sorted(WRITE_FORMATS))}"
+        )
+    if not p.parent.is_dir():
+        raise ImageWriteError(f"cannot write {str(p)!r}: folder {str(p.parent)!r} does not exist")
+    if p.exists() and not overwrite:
+        raise ImageWriteError(f"{str(p)!r} already exists; pass overwrite=True (--overwrite) to replace it")
+    if p.is_dir():
+        raise ImageWriteError(f"cannot write {str(p)!r}: it is a directory")
+    if bit_depth not in (8, 16):
+        raise ImageWriteError(f"bit_depth must be 8 or 16, got {bit_depth!r}")
+    if bit_depth == 16 and fmt in _EIGHT_BIT_ONLY:
+        raise ImageWriteError(f"{fmt} stores 8-bit images only, got bit_depth=16; write .png or .tif for 16 bit")
+    try:
+        x = as_float_image(image)
+    except InvalidParameterError as exc:
+        raise ImageWriteError(f"cannot write {str(p)!r}: {exc}") from exc
+    if x.ndim == 3 and x.shape[2] == 1:
+        x = x[..., 0]
+    if x.ndim == 3 and x.shape[2] not in (3, 4):
+        raise ImageWriteError(f"cannot write {str(p)!r}: images need 1, 3 or 4 channels, got {x.shape[2]}")
+    if fmt == "JPEG" and x.ndim == 3 and x.shape[2] == 4:
+        raise ImageWriteError(f"cannot write {str(p)!r}: JPEG has no alpha channel; drop it or write .png")
+    top = 65535.0 if bit_depth == 16 else 255.0
+    arr = np.rint(np.clip(x, 0.0, 1.0) * top).astype(np.uint16 if bit_depth == 16 else np.uint8)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    params: list[int] = []
+    if fmt == "JPEG":
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    elif fmt == "WebP":
+        params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
+    ok, buf = cv2.imencode(p.suffix.lower(), arr, params)
+    if not ok:
+        raise ImageWriteError(f"OpenCV could not encode {str(p)!r} as {fmt}")
+    # O_EXCL on a random name in the target folder; mode 0o666 so the umask applies as usual.
+    tmp = p.parent / f".{p.name}.{uuid.uuid4().hex[:12]}.part"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise ImageWriteError(f"could not write {str(p)!r}: {exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.tobytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ImageWriteError(f"could not write {str(p)!r}: {exc}") from exc
+        raise
+    return p
