@@ -3,8 +3,9 @@
 Conventions
 -----------
 - In memory: ``(H, W)`` grayscale or ``(H, W, C)`` channels-last, **RGB(A) order**, floats.
-- Reading scales integers to [0, 1] (8-bit / 255, 16-bit / 65535) and applies the EXIF
-  orientation, so the array looks the way a viewer shows the photo.
+- Reading scales integers to [0, 1] (8-bit / 255, 16-bit / 65535, correctly rounded in the
+  output dtype) and applies the EXIF orientation, so the array looks the way a viewer shows
+  the photo.
 - Writing clips to [0, 1], scales back to the requested bit depth (8 or 16) and rounds.
   The file is written to a temporary name in the target folder and renamed when complete,
   so an interrupted run never leaves a half-written image; an existing file is replaced
@@ -16,6 +17,7 @@ Conventions
 from __future__ import annotations
 
 import os
+import struct
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -44,7 +46,11 @@ _CHANNELS_OF_MODE = {"1": 1, "L": 1, "P": 4, "LA": 4, "PA": 4, "RGB": 3, "RGBA":
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What a file's header says: size, channels, bit depth, format, EXIF orientation."""
+    """What a file's header says: size, channels, bit depth, format, EXIF orientation.
+
+    ``height`` and ``width`` are those of the image as displayed, i.e. after the EXIF
+    orientation is applied: the shape :func:`read_image` returns.
+    """
 
     path: Path
     height: int
@@ -93,6 +99,7 @@ def image_info(path: str | os.PathLike) -> ImageInfo:
     Returns
     -------
     info : ImageInfo
+        ``height`` and ``width`` are the displayed size (swapped for EXIF orientations 5-8).
         ``channels`` and ``bit_depth`` are the header's best guess (a 16-bit colour PNG may
         report 8 bits here); :func:`read_image` with ``with_info=True`` gives exact values.
 
@@ -107,11 +114,68 @@ def image_info(path: str | os.PathLike) -> ImageInfo:
     with _open_header(p) as im:
         width, height = im.size
         mode = im.mode
-        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
         fmt = im.format or "unknown"
+        orientation = _read_orientation(im, p)
+        if fmt == "TIFF":
+            # Pillow may already report a TIFF's oriented size; start from the stored one.
+            width = int(im.tag_v2.get(256, width))
+            height = int(im.tag_v2.get(257, height))
+    if orientation >= 5:
+        width, height = height, width
     bit_depth = 16 if mode.startswith("I;16") or mode == "I" else 8
     channels = _CHANNELS_OF_MODE.get(mode, 1 if mode.startswith("I") else 3)
-    return ImageInfo(p, height, width, channels, bit_depth, fmt, orientation if 1 <= orientation <= 8 else 1)
+    return ImageInfo(p, height, width, channels, bit_depth, fmt, orientation)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_exif_chunk(p: Path) -> bytes | None:
+    """The payload of a PNG's eXIf chunk, found by skipping from chunk header to chunk header.
+
+    Pillow only parses chunks before the first IDAT when opening; asking it for EXIF that is
+    not there makes it decode the whole image. Walking the chunk headers costs one seek per
+    chunk and never touches pixel data.
+    """
+    with open(p, "rb") as fh:
+        if fh.read(8) != _PNG_SIGNATURE:
+            return None
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                data = fh.read(length)
+                return data if len(data) == length else None
+            if kind == b"IEND":
+                return None
+            fh.seek(length + 4, os.SEEK_CUR)  # data and CRC
+
+
+def _read_orientation(im, p: Path) -> int:
+    """EXIF orientation 1..8 of an opened Pillow image (1 if absent, invalid or unreadable).
+
+    Never decodes pixels. A corrupt EXIF block is treated like a missing one (as viewers do)
+    instead of failing or warning: only the orientation tag matters here.
+    """
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if im.format == "PNG" and "exif" not in im.info:
+                raw = _png_exif_chunk(p)
+                if raw is None:
+                    return 1
+                exif = Image.Exif()
+                exif.load(b"Exif\x00\x00" + raw)
+            else:
+                exif = im.getexif()
+            orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
+    except Exception:  # noqa: BLE001 - any EXIF parsing problem means "no usable orientation"
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
 
 
 def available_memory() -> int:
@@ -148,13 +212,25 @@ def ensure_memory(n_bytes: int, what: str, *, max_bytes: int | None = None) -> N
     limit = available_memory() if max_bytes is None else int(max_bytes)
     if n_bytes > limit:
         raise ImageTooLargeError(
-            f"{what} needs about {n_bytes / 2**30:.2f} GiB of memory but only {limit / 2**30:.2f} GiB "
+            f"{what} needs about {_format_bytes(n_bytes)} of memory but only {_format_bytes(limit)} "
             "is available; refusing before allocating (crop or downscale the image, or free memory)"
         )
 
 
+def _format_bytes(n: int | float) -> str:
+    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.50 MiB"``)."""
+    n = float(n)
+    if abs(n) < 1024:
+        return f"{int(n)} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        n /= 1024.0
+        if abs(n) < 1024 or unit == "PiB":
+            break
+    return f"{n:.2f} {unit}"
+
+
 def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo EXIF orientation ``1..8`` so that rows run top to bottom as displayed."""
+    """Undo EXIF orientation ``1..8`` so that rows run top to bottom as displayed (a view)."""
     ops = {
         1: lambda b: b,
         2: lambda b: b[:, ::-1],
@@ -165,7 +241,7 @@ def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
         7: lambda b: np.rot90(b, 2).swapaxes(0, 1),
         8: lambda b: np.rot90(b, 1),
     }
-    return np.ascontiguousarray(ops.get(orientation, ops[1])(a))
+    return ops.get(orientation, ops[1])(a)
 
 
 def _looks_truncated_jpeg(data: bytes) -> bool:
@@ -230,13 +306,11 @@ def read_image(
     if header.format == "JPEG" and _looks_truncated_jpeg(data):
         raise ImageReadError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker after the last scan)")
     raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    del data
     if raw is None or raw.size == 0:
         raise ImageReadError(f"{str(p)!r} could not be decoded: the file is corrupt or truncated")
     if raw.ndim == 3 and raw.shape[2] == 1:
         raw = raw[..., 0]
-    if raw.ndim == 3:
-        code = cv2.COLOR_BGRA2RGBA if raw.shape[2] == 4 else cv2.COLOR_BGR2RGB
-        raw = cv2.cvtColor(raw, code)
     if raw.dtype == np.uint8:
         scale, bit_depth = 255.0, 8
     elif raw.dtype == np.uint16:
@@ -245,10 +319,23 @@ def read_image(
         scale, bit_depth = 1.0, 32
     else:
         raise ImageReadError(f"{str(p)!r} has {raw.dtype} samples; deconvkit reads 8-bit, 16-bit and float images")
-    image = raw.astype(out_dtype)
+    # OpenCV's TIFF decoder applies the orientation tag itself (even with IMREAD_UNCHANGED);
+    # for the other formats the pixels come out as stored.
+    if header.format != "TIFF":
+        raw = _apply_orientation(raw, header.orientation)
+    # One allocation: reorder BGR(A) -> RGB(A) and convert while copying from views of ``raw``,
+    # so the peak is the decoded array plus the output (what the memory check above assumes).
+    image = np.empty(raw.shape, dtype=out_dtype)
+    if raw.ndim == 3:
+        image[..., :3] = raw[..., 2::-1]
+        image[..., 3:] = raw[..., 3:]
+    else:
+        image[...] = raw
+    del raw
     if scale != 1.0:
-        image *= out_dtype.type(1.0 / scale)
-    image = _apply_orientation(image, header.orientation)
+        # Division, not multiplication by 1/scale: IEEE division is correctly rounded, so
+        # e.g. 255 -> exactly 1.0 and k -> the float nearest to k / 255.
+        image /= out_dtype.type(scale)
     if not with_info:
         return image
     channels = 1 if image.ndim == 2 else image.shape[2]
@@ -303,10 +390,10 @@ def write_image(
         )
     if not p.parent.is_dir():
         raise ImageWriteError(f"cannot write {str(p)!r}: folder {str(p.parent)!r} does not exist")
-    if p.exists() and not overwrite:
-        raise ImageWriteError(f"{str(p)!r} already exists; pass overwrite=True (--overwrite) to replace it")
     if p.is_dir():
         raise ImageWriteError(f"cannot write {str(p)!r}: it is a directory")
+    if p.exists() and not overwrite:
+        raise ImageWriteError(f"{str(p)!r} already exists; pass overwrite=True (--overwrite) to replace it")
     if bit_depth not in (8, 16):
         raise ImageWriteError(f"bit_depth must be 8 or 16, got {bit_depth!r}")
     if bit_depth == 16 and fmt in _EIGHT_BIT_ONLY:

@@ -45,7 +45,7 @@ class LinearOperator(abc.ABC):
     def _check(a: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
         arr = np.asarray(a)
         if arr.shape != tuple(shape):
-            raise InvalidParameterError(f"{what} input has shape {arr.shape}, expected {tuple(shape)}")
+            raise InvalidParameterError(f"{what} input: got shape {arr.shape}, expected {tuple(shape)}")
         return arr
 
     @abc.abstractmethod

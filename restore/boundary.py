@@ -21,6 +21,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from deconvkit._validation import as_float_image
+from deconvkit.errors import InvalidParameterError
 from restore.otf import fast_shape, psf_to_otf
 from restore.psf import check_psf
 
@@ -77,21 +78,26 @@ def edgetaper(image: np.ndarray, psf: np.ndarray, *, workers: int | None = None)
     Notes
     -----
     ``J = α · I + (1 - α) · (k ⊛ I)`` with circular convolution and
-    ``α[i, j] = 1 - z_r[i] z_c[j]``, where ``z_r`` (``z_c``) is the circular
+    ``α[i, j] = (1 - z_r[i]) (1 - z_c[j])``, where ``z_r`` (``z_c``) is the circular
     autocorrelation of the PSF's projection on the rows (columns), normalised to a
-    maximum of 1. At the borders ``α = 0`` and the image is replaced by its blurred,
-    periodic version; inside, ``α ≈ 1`` and the image is unchanged.
+    maximum of 1, as in MATLAB's ``edgetaper.m``. An axis along which the PSF has size 1
+    is not tapered. At the borders ``α = 0`` and the image is replaced by its blurred,
+    periodic version; inside, ``α = 1`` and the image is unchanged.
     """
     x = as_float_image(image)
     k = check_psf(psf).astype(x.dtype, copy=False)
     h, w = x.shape[:2]
-    if h <= k.shape[0] or w <= k.shape[1]:
-        from deconvkit.errors import InvalidParameterError
-
-        raise InvalidParameterError(f"edgetaper needs an image larger than the PSF, got image {(h, w)} and PSF {k.shape}")
-    zr = _taper_profile(k.sum(axis=1), h)
-    zc = _taper_profile(k.sum(axis=0), w)
-    alpha = (1 - np.outer(zr, zc)).astype(x.dtype)
+    for n, kn in zip((h, w), k.shape):
+        if kn > 1 and n <= 2 * kn:
+            raise InvalidParameterError(
+                f"edgetaper needs an image more than twice the PSF size along each axis the PSF extends "
+                f"over, got image {(h, w)} and PSF {k.shape}"
+            )
+    weights = [
+        np.ones(n) if kn == 1 else 1 - _taper_profile(k.sum(axis=1 - axis), n)
+        for axis, (n, kn) in enumerate(zip((h, w), k.shape))
+    ]
+    alpha = np.outer(weights[0], weights[1]).astype(x.dtype)
     otf = psf_to_otf(k, (h, w), real=True, workers=workers)
     out = np.empty_like(x)
     channels = [(x, out)] if x.ndim == 2 else [(x[..., c], out[..., c]) for c in range(x.shape[2])]

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from deconvkit.cli.options import build_psf, check_output_path, overwrite_option, psf_options
+from deconvkit.cli.options import build_psf, check_output_path, non_negative, overwrite_option, psf_options
 
 
 @click.command("blur")
 @click.argument("input_path", metavar="IN", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image file.")
 @psf_options
-@click.option("--noise", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Gaussian noise sigma, in [0, 1] units.")
+@click.option("--noise", type=non_negative, default=0.0, show_default=True, help="Gaussian noise sigma, in [0, 1] units.")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for the noise (reproducible output).")
 @click.option(
     "--boundary",
@@ -43,6 +43,8 @@ def blur_command(
     Example:
       deconvkit blur sharp.png -o blurred.png --blur motion --length 15 --angle 30 --noise 0.01 --seed 1
     """
+    import logging
+
     import numpy as np
 
     import restore
@@ -59,10 +61,16 @@ def blur_command(
         out = restore.blur(image, psf, boundary=boundary)
         if noise > 0:
             out = restore.add_noise(out, noise, rng=seed)
-        if alpha is not None and boundary != "valid" and output.suffix.lower() not in {".jpg", ".jpeg"}:
+        if alpha is not None and output.suffix.lower() in {".jpg", ".jpeg"}:
+            logging.getLogger("deconvkit").warning("%s: JPEG has no alpha channel; the alpha channel is dropped", output)
+        elif alpha is not None:
+            if boundary == "valid":  # crop the alpha channel like the colours (see restore.blur)
+                top, left = (psf.shape[0] - 1) // 2, (psf.shape[1] - 1) // 2
+                alpha = alpha[top : top + out.shape[0], left : left + out.shape[1]]
             out = np.concatenate([out, alpha], axis=2)
         eight_bit_only = output.suffix.lower() in {".jpg", ".jpeg", ".bmp", ".webp"}
         bit_depth = 8 if eight_bit_only or info.bit_depth == 8 else 16
         write_image(output, out, bit_depth=bit_depth, overwrite=overwrite)
-    except DeconvkitError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeconvkitError, OSError) as exc:  # Pillow and OpenCV may raise bare OSError on damaged files
+        message = str(exc) or type(exc).__name__
+        raise click.ClickException(message if str(input_path) in message else f"{str(input_path)!r}: {message}") from exc

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from deconvkit.cli.options import build_psf, check_output_path, overwrite_option, psf_options
+from deconvkit.cli.options import build_psf, check_output_path, finite, non_negative, overwrite_option, psf_options
 
 log = logging.getLogger("deconvkit")
 
@@ -103,8 +103,8 @@ def _targets(inputs: list[Path], output: Path | None, out_dir: Path | None) -> l
     help="Folder for the outputs (created if missing); each keeps its input's name.",
 )
 @psf_options
-@click.option("--nsr", type=click.FloatRange(min=0), help="Noise-to-signal power ratio (default 0.01).")
-@click.option("--snr-db", type=float, help="Signal-to-noise ratio in dB instead of --nsr: nsr = 10^(-snr/10).")
+@click.option("--nsr", type=non_negative, help="Noise-to-signal power ratio (default 0.01).")
+@click.option("--snr-db", type=finite, help="Signal-to-noise ratio in dB instead of --nsr: nsr = 10^(-snr/10).")
 @click.option(
     "--reg",
     type=click.Choice(["identity", "laplacian"]),

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["psf_options", "overwrite_option", "build_psf", "check_output_path", "positive"]
+from deconvkit.errors import DeconvkitError
 
-positive = click.FloatRange(min=0, min_open=True)
+__all__ = [
+    "psf_options",
+    "overwrite_option",
+    "build_psf",
+    "check_output_path",
+    "FiniteFloat",
+    "finite",
+    "positive",
+    "non_negative",
+]
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses ``nan`` and ``inf`` (a usage error, exit 2).
+
+    ``click.FloatRange`` alone accepts ``nan`` (every comparison with it is false), which
+    then failed deep inside the numerical code as a runtime error or a traceback.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return rv
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:  # "FLOAT", not "FLOAT RANGE"
+        return "FLOAT"
+
+    def _describe_range(self) -> str:
+        return super()._describe_range() if (self.min is not None or self.max is not None) else "finite"
+
+
+finite = FiniteFloat()
+positive = FiniteFloat(min=0, min_open=True)
+non_negative = FiniteFloat(min=0)
 
 _PSF_PARAMS = {"motion": ("length", "angle"), "defocus": ("radius",), "gaussian": ("sigma",)}
 
@@ -26,7 +61,7 @@ def psf_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--length", type=positive, help="Motion length in pixels."),
         click.option(
             "--angle",
-            type=float,
+            type=finite,
             help="Motion angle in degrees, counter-clockwise from +x as seen on screen (default 0).",
         ),
         click.option("--radius", type=positive, help="Defocus disk radius in pixels (not the diameter)."),
@@ -66,25 +101,41 @@ def build_psf(
         where = f"--blur {blur}" if blur else "--psf"
         raise click.UsageError(f"{', '.join(stray)} does not apply to {where}")
     import restore
-    from deconvkit.errors import DeconvkitError
 
     if psf_file is not None:
         try:
             return restore.load_psf(psf_file)
-        except DeconvkitError as exc:
-            raise click.BadParameter(str(exc), param_hint="--psf") from exc
+        except (DeconvkitError, OSError, MemoryError) as exc:  # Pillow raises bare OSError on some damaged files
+            raise click.BadParameter(_message(exc, psf_file), param_hint="--psf") from exc
     required = {"motion": "length", "defocus": "radius", "gaussian": "sigma"}[blur]
     if given[required] is None:
         raise click.UsageError(f"--blur {blur} needs --{required}")
-    if blur == "motion":
-        return restore.motion_psf(length, angle if angle is not None else 0.0)
-    if blur == "defocus":
-        return restore.defocus_psf(radius)
-    return restore.gaussian_psf(sigma)
+    try:
+        if blur == "motion":
+            return restore.motion_psf(length, angle if angle is not None else 0.0)
+        if blur == "defocus":
+            return restore.defocus_psf(radius)
+        return restore.gaussian_psf(sigma)
+    except (DeconvkitError, ValueError, MemoryError) as exc:
+        raise click.UsageError(f"--blur {blur} --{required} {given[required]}: cannot build the PSF: {_message(exc)}") from exc
 
 
-def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None:
-    """Usage errors for an output that is an input, sits in a missing folder, or exists."""
+def _message(exc: BaseException, path: Path | None = None) -> str:
+    """An exception as one line for the user, naming ``path`` if the text does not already."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, MemoryError) and not isinstance(exc, DeconvkitError):
+        text = f"out of memory: {text}"
+    if path is not None and str(path) not in text:
+        text = f"{str(path)!r}: {text}"
+    return text
+
+
+def check_output_path(output: Path, inputs: list[Path], overwrite: bool, *, extra_suffixes: tuple[str, ...] = ()) -> None:
+    """Usage errors for an output that is an input, sits in a missing folder, or exists.
+
+    The suffix must be an image format :func:`deconvkit.io.write_image` writes, or one of
+    ``extra_suffixes`` (such as ``".npy"``).
+    """
     resolved = output.resolve()
     if any(resolved == p.resolve() for p in inputs):
         raise click.UsageError(f"output {str(output)!r} is also an input; choose another name")
@@ -96,7 +147,8 @@ def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None
         raise click.UsageError(f"{str(output)!r} exists; pass --overwrite to replace it")
     from deconvkit.io import WRITE_FORMATS
 
-    if output.suffix.lower() not in WRITE_FORMATS:
+    known = sorted(set(WRITE_FORMATS) | set(extra_suffixes))
+    if output.suffix.lower() not in known:
         raise click.UsageError(
-            f"output {str(output)!r} has unknown image suffix {output.suffix!r}; use one of {', '.join(sorted(WRITE_FORMATS))}"
+            f"output {str(output)!r} has unknown suffix {output.suffix!r}; use one of {', '.join(known)}"
         )

@@ -1,0 +1,35 @@
+"""Shared fixtures: test images of odd, even and non-square sizes, gray and colour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+SHAPES = [(37, 31), (32, 48), (45, 64)]  # odd/odd, even/even, odd/even: all non-square
+
+
+def smooth_image(shape: tuple[int, ...], seed: int = 0, dtype: type = np.float64) -> np.ndarray:
+    """Random image with natural-ish content: smoothed noise plus a few sharp edges, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    img = ndimage.gaussian_filter(rng.standard_normal(shape), sigma=(2, 2) + (0,) * (len(shape) - 2))
+    img = (img - img.min()) / (img.max() - img.min())
+    h, w = shape[:2]
+    img[h // 3 : h // 2, w // 4 : w // 2] += 0.3
+    img[(2 * h) // 3 :, (3 * w) // 5 :] -= 0.2
+    return np.clip(img, 0, 1).astype(dtype)
+
+
+@pytest.fixture(params=SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def shape(request) -> tuple[int, int]:
+    return request.param
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])
+def dtype(request) -> type:
+    return request.param
+
+
+@pytest.fixture(params=["gray", "rgb"])
+def channels(request) -> int | None:
+    return None if request.param == "gray" else 3
