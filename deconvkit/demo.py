@@ -54,9 +54,13 @@ def _figure(panels: list[tuple[str, np.ndarray]], path: Path, *, dpi: int, width
         ax.imshow(np.clip(img, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=dpi)
-    tmp.replace(path)
+    from io import BytesIO
+
+    from deconvkit.io import write_bytes_atomic
+
+    buffer = BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
+    write_bytes_atomic(path, buffer.getbuffer(), overwrite=True)
 
 
 def run_demo(out_dir: Path, *, seed: int = 0) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "write_image",
     "available_memory",
     "ensure_memory",
+    "write_bytes_atomic",
     "WRITE_FORMATS",
 ]
 
@@ -67,7 +68,10 @@ def _open_header(p: Path):
     _check_file(p)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # DecompressionBombWarning: ensure_memory decides. The others are about metadata
+            # deconvkit does not use (corrupt EXIF, odd TIFF tags); broken pixel data is still
+            # caught when decoding.
+            warnings.simplefilter("ignore")
             return Image.open(p)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{str(p)!r} is too large to process safely: {exc}") from exc
@@ -118,8 +122,10 @@ def image_info(path: str | os.PathLike) -> ImageInfo:
         orientation = _read_orientation(im, p)
         if fmt == "TIFF":
             # Pillow may already report a TIFF's oriented size; start from the stored one.
-            width = int(im.tag_v2.get(256, width))
-            height = int(im.tag_v2.get(257, height))
+            try:
+                width, height = int(im.tag_v2[256]), int(im.tag_v2[257])
+            except (KeyError, TypeError, ValueError):
+                pass
     if orientation >= 5:
         width, height = height, width
     bit_depth = 16 if mode.startswith("I;16") or mode == "I" else 8
@@ -169,7 +175,7 @@ def _read_orientation(im, p: Path) -> int:
                 if raw is None:
                     return 1
                 exif = Image.Exif()
-                exif.load(b"Exif\x00\x00" + raw)
+                exif.load(raw if raw.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + raw)
             else:
                 exif = im.getexif()
             orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
@@ -287,13 +293,19 @@ def read_image(
     ImageReadError
         Missing, empty, directory, not an image, corrupt or truncated file.
     ImageTooLargeError
-        The image would not fit in memory (checked from the header, before decoding).
+        The image would not fit in memory (checked from the header, before decoding), or
+        its width or height exceeds OpenCV's limit (2**20 by default).
+    InvalidParameterError
+        ``dtype`` is not float32 or float64.
     """
     import cv2
 
-    out_dtype = np.dtype(dtype)
+    try:
+        out_dtype = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        out_dtype = None
     if out_dtype not in (np.float32, np.float64):
-        raise InvalidParameterError(f"dtype must be float32 or float64, got {out_dtype}")
+        raise InvalidParameterError(f"dtype must be float32 or float64, got {dtype!r}")
     p = Path(path)
     header = image_info(p)
     pixels = header.height * header.width
@@ -305,12 +317,22 @@ def read_image(
     data = p.read_bytes()
     if header.format == "JPEG" and _looks_truncated_jpeg(data):
         raise ImageReadError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker after the last scan)")
-    raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        if "validateInputImageSize" in detail:
+            raise ImageTooLargeError(
+                f"{str(p)!r} ({header.width}x{header.height}) exceeds OpenCV's image size limits: {detail}"
+            ) from exc
+        raise ImageReadError(f"{str(p)!r} could not be decoded: {detail}") from exc
     del data
     if raw is None or raw.size == 0:
         raise ImageReadError(f"{str(p)!r} could not be decoded: the file is corrupt or truncated")
     if raw.ndim == 3 and raw.shape[2] == 1:
         raw = raw[..., 0]
+    if raw.ndim == 3 and raw.shape[2] not in (3, 4):
+        raise ImageReadError(f"{str(p)!r} has {raw.shape[2]} channels; deconvkit reads 1, 3 or 4")
     if raw.dtype == np.uint8:
         scale, bit_depth = 255.0, 8
     elif raw.dtype == np.uint16:
@@ -359,8 +381,9 @@ def write_image(
         Target; the format follows the suffix (``.png``, ``.jpg``/``.jpeg``, ``.tif``/
         ``.tiff``, ``.bmp``, ``.webp``). Its folder must exist.
     image : (H, W) or (H, W, C) array_like
-        ``C`` in {1, 3, 4}, RGB(A) order. Values outside [0, 1] are clipped here (and only
-        here: algorithms never clip).
+        ``C`` in {1, 3, 4}, RGB(A) order. Floats in [0, 1]; values outside are clipped here
+        (and only here: algorithms never clip). uint8 and uint16 arrays are scaled by 255 and
+        65535 first, as on reading; other integer types are refused as ambiguous.
     bit_depth : {8, 16}, optional
         Sample depth of the file. 16 is accepted for PNG and TIFF only.
     overwrite : bool, optional
@@ -398,8 +421,18 @@ def write_image(
         raise ImageWriteError(f"bit_depth must be 8 or 16, got {bit_depth!r}")
     if bit_depth == 16 and fmt in _EIGHT_BIT_ONLY:
         raise ImageWriteError(f"{fmt} stores 8-bit images only, got bit_depth=16; write .png or .tif for 16 bit")
+    check = np.asarray(quality)
+    if fmt in ("JPEG", "WebP") and not (check.ndim == 0 and check.dtype.kind in "iu" and 1 <= int(check) <= 100):
+        raise ImageWriteError(f"quality must be an integer from 1 to 100, got {quality!r}")
+    raw = np.asarray(image)
+    if raw.dtype in (np.uint8, np.uint16):  # integer samples: same scaling as reading
+        raw = raw / raw.dtype.type(np.iinfo(raw.dtype).max)
+    elif raw.dtype.kind in "iu":
+        raise ImageWriteError(
+            f"cannot write {str(p)!r}: {raw.dtype} samples are ambiguous; pass floats in [0, 1] (or uint8/uint16)"
+        )
     try:
-        x = as_float_image(image)
+        x = as_float_image(raw)
     except InvalidParameterError as exc:
         raise ImageWriteError(f"cannot write {str(p)!r}: {exc}") from exc
     if x.ndim == 3 and x.shape[2] == 1:
@@ -408,10 +441,17 @@ def write_image(
         raise ImageWriteError(f"cannot write {str(p)!r}: images need 1, 3 or 4 channels, got {x.shape[2]}")
     if fmt == "JPEG" and x.ndim == 3 and x.shape[2] == 4:
         raise ImageWriteError(f"cannot write {str(p)!r}: JPEG has no alpha channel; drop it or write .png")
-    top = 65535.0 if bit_depth == 16 else 255.0
-    arr = np.rint(np.clip(x, 0.0, 1.0) * top).astype(np.uint16 if bit_depth == 16 else np.uint8)
+    # One float temporary (clip, scale and round in place), then the integer array in BGR(A).
+    scaled = np.clip(x, 0.0, 1.0)
+    scaled *= scaled.dtype.type(65535.0 if bit_depth == 16 else 255.0)
+    np.rint(scaled, out=scaled)
+    arr = np.empty(scaled.shape, dtype=np.uint16 if bit_depth == 16 else np.uint8)
     if arr.ndim == 3:
-        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+        arr[..., :3] = scaled[..., 2::-1]
+        arr[..., 3:] = scaled[..., 3:]
+    else:
+        arr[...] = scaled
+    del scaled
     params: list[int] = []
     if fmt == "JPEG":
         params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
@@ -420,7 +460,24 @@ def write_image(
     ok, buf = cv2.imencode(p.suffix.lower(), arr, params)
     if not ok:
         raise ImageWriteError(f"OpenCV could not encode {str(p)!r} as {fmt}")
-    # O_EXCL on a random name in the target folder; mode 0o666 so the umask applies as usual.
+    del arr
+    write_bytes_atomic(p, buf, overwrite=overwrite)
+    return p
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes | memoryview | np.ndarray, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` so that readers never see a partial file.
+
+    The bytes go to a unique temporary file in the target folder (``O_EXCL``, mode 0o666
+    less the umask), are flushed to disk, and the file is then moved into place in one
+    step. Any failure removes the temporary file and leaves ``path`` untouched.
+
+    Raises
+    ------
+    ImageWriteError
+        ``path`` exists and ``overwrite`` is False (checked atomically), or an OS error.
+    """
+    p = Path(path)
     tmp = p.parent / f".{p.name}.{uuid.uuid4().hex[:12]}.part"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -428,13 +485,37 @@ def write_image(
         raise ImageWriteError(f"could not write {str(p)!r}: {exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, p)
+        _publish(tmp, p, overwrite=overwrite)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, FileExistsError):
+            raise ImageWriteError(f"{str(p)!r} already exists; pass overwrite=True (--overwrite) to replace it") from exc
         if isinstance(exc, OSError):
             raise ImageWriteError(f"could not write {str(p)!r}: {exc}") from exc
         raise
     return p
+
+
+def _publish(tmp: Path, target: Path, *, overwrite: bool) -> None:
+    """Move the finished temporary file to ``target`` in one step.
+
+    Without ``overwrite`` a hard link is used, which fails if ``target`` appeared in the
+    meantime (no check-then-replace race); file systems without hard links fall back to a
+    checked rename.
+    """
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (e.g. some network or FAT file systems)
+        if target.exists():
+            raise FileExistsError(str(target)) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()

@@ -20,6 +20,44 @@ from deconvkit.cli.psf import psf_command
 
 __all__ = ["main"]
 
+#: Loggers of the project's packages; the command line configures these, not the root
+#: logger (whose DEBUG level would also switch on every library's debug output).
+LOGGERS = ("deconvkit", "restore")
+
+
+class _StderrHandler(logging.Handler):
+    """Write log records to stderr as it is *now* (``click.echo(err=True)``), not a stream
+    captured when the handler was made: stays correct when ``main`` runs several times in
+    one process (tests, embedding)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def log_level(verbose: int, quiet: int) -> int:
+    """WARNING, lowered by each ``-v`` and raised by each ``-q`` (DEBUG to CRITICAL)."""
+    return max(logging.DEBUG, min(logging.WARNING + 10 * (quiet - verbose), logging.CRITICAL))
+
+
+def configure_logging(level: int) -> None:
+    """Send the project's log records at ``level`` and above to stderr, as "deconvkit: ...".
+
+    Replaces the handler a previous call installed. Also the initializer of the worker
+    processes of a batch, so they log like the parent.
+    """
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("deconvkit: %(message)s"))
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="deconvkit")
@@ -33,10 +71,11 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     Example:
       deconvkit deblur photo.jpg -o sharp.png --blur motion --length 15 --angle 30
     """
-    level = logging.WARNING + 10 * (quiet - verbose)
-    logging.basicConfig(level=max(logging.DEBUG, min(level, logging.CRITICAL)), format="deconvkit: %(message)s")
+    level = log_level(verbose, quiet)
+    configure_logging(level)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet > 0
+    ctx.obj["log_level"] = level
 
 
 main.add_command(deblur_command)

@@ -62,7 +62,8 @@ def blur_command(
         if noise > 0:
             out = restore.add_noise(out, noise, rng=seed)
         if alpha is not None and output.suffix.lower() in {".jpg", ".jpeg"}:
-            logging.getLogger("deconvkit").warning("%s: JPEG has no alpha channel; the alpha channel is dropped", output)
+            log = logging.getLogger("deconvkit")
+            log.warning("%s: JPEG has no alpha channel; the alpha channel is dropped", output)
         elif alpha is not None:
             if boundary == "valid":  # crop the alpha channel like the colours (see restore.blur)
                 top, left = (psf.shape[0] - 1) // 2, (psf.shape[1] - 1) // 2
@@ -73,4 +74,6 @@ def blur_command(
         write_image(output, out, bit_depth=bit_depth, overwrite=overwrite)
     except (DeconvkitError, OSError) as exc:  # Pillow and OpenCV may raise bare OSError on damaged files
         message = str(exc) or type(exc).__name__
-        raise click.ClickException(message if str(input_path) in message else f"{str(input_path)!r}: {message}") from exc
+        if str(input_path) not in message and str(output) not in message:
+            message = f"{str(input_path)!r}: {message}"
+        raise click.ClickException(message) from exc

@@ -180,7 +180,8 @@ def deblur_command(
         DeblurJob(src, dst, psf, method, nsr, snr_db, reg or "identity", boundary, iterations or 30, overwrite, fft_workers)
         for src, dst in zip(inputs_list, targets)
     ]
-    failures = _run_all(work, jobs, quiet=ctx.obj.get("quiet", False) if ctx.obj else False)
+    obj = ctx.obj or {}
+    failures = _run_all(work, jobs, quiet=obj.get("quiet", False), log_level=obj.get("log_level", logging.WARNING))
     done = len(work) - len(failures)
     if len(work) > 1 or failures:
         click.echo(f"deblurred {done} of {len(work)} image(s)", err=True)
@@ -190,7 +191,9 @@ def deblur_command(
         ctx.exit(1)
 
 
-def _run_all(work: list[DeblurJob], jobs: int, *, quiet: bool) -> list[tuple[Path, str]]:
+def _run_all(
+    work: list[DeblurJob], jobs: int, *, quiet: bool, log_level: int = logging.WARNING
+) -> list[tuple[Path, str]]:
     """Run the jobs (in a process pool when ``jobs > 1``); return (input, message) failures."""
     from tqdm import tqdm
 
@@ -220,7 +223,14 @@ def _run_all(work: list[DeblurJob], jobs: int, *, quiet: bool) -> list[tuple[Pat
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        from deconvkit.cli import configure_logging
+
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=configure_logging,
+            initargs=(log_level,),
+        ) as pool:
             futures = {pool.submit(run_job, job): job for job in work}
             for future in as_completed(futures):
                 job = futures[future]

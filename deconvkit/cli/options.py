@@ -40,7 +40,7 @@ class FiniteFloat(click.FloatRange):
         return "FLOAT"
 
     def _describe_range(self) -> str:
-        return super()._describe_range() if (self.min is not None or self.max is not None) else "finite"
+        return super()._describe_range() if (self.min is not None or self.max is not None) else ""
 
 
 finite = FiniteFloat()
@@ -117,7 +117,8 @@ def build_psf(
             return restore.defocus_psf(radius)
         return restore.gaussian_psf(sigma)
     except (DeconvkitError, ValueError, MemoryError) as exc:
-        raise click.UsageError(f"--blur {blur} --{required} {given[required]}: cannot build the PSF: {_message(exc)}") from exc
+        where = f"--blur {blur} --{required} {given[required]}"
+        raise click.UsageError(f"{where}: cannot build the PSF: {_message(exc)}") from exc
 
 
 def _message(exc: BaseException, path: Path | None = None) -> str:
@@ -130,7 +131,9 @@ def _message(exc: BaseException, path: Path | None = None) -> str:
     return text
 
 
-def check_output_path(output: Path, inputs: list[Path], overwrite: bool, *, extra_suffixes: tuple[str, ...] = ()) -> None:
+def check_output_path(
+    output: Path, inputs: list[Path], overwrite: bool, *, extra_suffixes: tuple[str, ...] = ()
+) -> None:
     """Usage errors for an output that is an input, sits in a missing folder, or exists.
 
     The suffix must be an image format :func:`deconvkit.io.write_image` writes, or one of

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from deconvkit.cli.options import build_psf, overwrite_option, psf_options
+from deconvkit.cli.options import build_psf, check_output_path, overwrite_option, psf_options
 
 
 @click.command("psf")
@@ -35,27 +34,33 @@ def psf_command(
     """
     import numpy as np
 
-    from deconvkit.cli.options import check_output_path
     from deconvkit.errors import DeconvkitError
     from deconvkit.io import write_image
 
     psf = build_psf(blur, length, angle, radius, sigma, psf_file)
-    if output.suffix.lower() == ".npy":
-        if not output.parent.is_dir():
-            raise click.UsageError(f"output folder {str(output.parent)!r} does not exist")
-        if output.exists() and not overwrite:
-            raise click.UsageError(f"{str(output)!r} exists; pass --overwrite to replace it")
-        tmp = output.with_name(f".{output.name}.part.npy")
-        np.save(tmp, psf)
-        os.replace(tmp, output)
-    else:
-        check_output_path(output, [], overwrite)
-        bit_depth = 16 if output.suffix.lower() in {".png", ".tif", ".tiff"} else 8
-        try:
+    check_output_path(output, [psf_file] if psf_file is not None else [], overwrite, extra_suffixes=(".npy",))
+    try:
+        if output.suffix.lower() == ".npy":
+            _save_npy(output, psf, overwrite=overwrite)
+        else:
+            bit_depth = 16 if output.suffix.lower() in {".png", ".tif", ".tiff"} else 8
             write_image(output, psf / psf.max(), bit_depth=bit_depth, overwrite=overwrite)
-        except DeconvkitError as exc:
-            raise click.ClickException(str(exc)) from exc
+    except (DeconvkitError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
     if print_values:
         with np.printoptions(precision=4, suppress=True, linewidth=200):
             click.echo(np.array2string(psf))
     click.echo(f"PSF {psf.shape[0]}x{psf.shape[1]} written to {output}", err=True)
+
+
+def _save_npy(output: Path, psf, *, overwrite: bool) -> None:
+    """Write ``psf`` as a ``.npy`` file atomically (see :func:`deconvkit.io.write_bytes_atomic`)."""
+    import io
+
+    import numpy as np
+
+    from deconvkit.io import write_bytes_atomic
+
+    buffer = io.BytesIO()
+    np.save(buffer, psf, allow_pickle=False)
+    write_bytes_atomic(output, buffer.getbuffer(), overwrite=overwrite)
