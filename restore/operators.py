@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft as sfft
-from scipy.signal import fftconvolve
 
 from deconvkit._validation import as_float_image, check_choice
 from deconvkit.errors import InvalidParameterError
@@ -87,6 +86,8 @@ class BlurOperator(LinearOperator):
         self._pad = ((kh - 1 - kh // 2, kh // 2), (kw - 1 - kw // 2, kw // 2))
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
+        from scipy.signal import fftconvolve  # lazy: scipy.signal pulls in scipy.stats (~1 s)
+
         x = x.astype(self.dtype, copy=False)
         if self.boundary == "wrap":
             return sfft.irfft2(sfft.rfft2(x) * self._otf, s=self.in_shape).astype(self.dtype, copy=False)
@@ -95,6 +96,8 @@ class BlurOperator(LinearOperator):
         return fftconvolve(x, self.psf, mode="valid").astype(self.dtype, copy=False)
 
     def _adjoint(self, y: np.ndarray) -> np.ndarray:
+        from scipy.signal import fftconvolve
+
         y = y.astype(self.dtype, copy=False)
         if self.boundary == "wrap":
             return sfft.irfft2(sfft.rfft2(y) * np.conj(self._otf), s=self.in_shape).astype(self.dtype, copy=False)

@@ -193,3 +193,30 @@ def test_bad_arrays():
         wiener(np.zeros((8, 8)), -np.ones((3, 3)))
     with pytest.raises(InvalidParameterError, match="image must be 2-D or 3-D"):
         wiener(np.zeros((2, 8, 8, 3)), motion_psf(3, 0))
+
+
+@pytest.mark.parametrize("image_shape", [(1, 1), (2, 3), (9, 7), (30, 41), (64, 64)])
+@pytest.mark.parametrize("pad", [((0, 0), (0, 0)), ((1, 2), (3, 0)), ((6, 9), (5, 7)), ((40, 3), (2, 50))])
+def test_symmetric_fill_equals_numpy_pad(image_shape, pad):
+    from restore.wiener import _fill_symmetric
+
+    image = np.random.default_rng(0).random(image_shape)
+    expected = np.pad(image, pad, mode="symmetric")
+    buffer = np.full(expected.shape, np.nan)
+    _fill_symmetric(buffer, image, pad)
+    np.testing.assert_array_equal(buffer, expected)
+
+
+def test_asymmetric_psf_uses_complex_gain_and_symmetric_real_gain_agrees():
+    from restore.wiener import _gain
+
+    sym = motion_psf(9, 30)
+    g_real = _gain(sym, (40, 50), 0.01, "identity", np.dtype(np.float64), None)
+    assert g_real.dtype == np.float64
+    np.testing.assert_allclose(wiener_gain(sym, (40, 50), 0.01).real, g_real, atol=1e-12)
+    # Same numbers as the textbook formula on the full complex OTF.
+    from restore import psf_to_otf
+
+    h = psf_to_otf(EVEN_ASYMMETRIC / EVEN_ASYMMETRIC.sum(), (40, 50), real=True)
+    expected = np.conj(h) / (np.abs(h) ** 2 + 0.01)
+    np.testing.assert_allclose(wiener_gain(EVEN_ASYMMETRIC / EVEN_ASYMMETRIC.sum(), (40, 50), 0.01), expected, atol=1e-12)
