@@ -37,6 +37,27 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def keep_freed_memory() -> None:
+    """Ask glibc to serve large arrays from its heap and keep freed memory for reuse.
+
+    By default every array above 32 MiB is a fresh ``mmap`` that is given back to the
+    system when freed, so each FFT buffer of each colour channel is faulted in anew; on the
+    virtual machines we measured, first-touch page faults cost more than the FFTs
+    (12 MP colour Wiener: 0.5-1.2 s wall with 0.2-1.1 s system time, 0.35-0.45 s once
+    memory is reused). This is a process-wide allocator setting, so only the command line
+    (the application) makes it, never the library. No-op where glibc is absent.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_max = -1, -4
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 1 << 30)
+
+
 def log_level(verbose: int, quiet: int) -> int:
     """WARNING, lowered by each ``-v`` and raised by each ``-q`` (DEBUG to CRITICAL)."""
     return max(logging.DEBUG, min(logging.WARNING + 10 * (quiet - verbose), logging.CRITICAL))
@@ -73,6 +94,7 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     """
     level = log_level(verbose, quiet)
     configure_logging(level)
+    keep_freed_memory()
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet > 0
     ctx.obj["log_level"] = level

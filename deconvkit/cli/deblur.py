@@ -191,6 +191,14 @@ def deblur_command(
         ctx.exit(1)
 
 
+def _init_worker(log_level: int) -> None:
+    """Set up a batch worker process like the parent: logging and the allocator."""
+    from deconvkit.cli import configure_logging, keep_freed_memory
+
+    configure_logging(log_level)
+    keep_freed_memory()
+
+
 def _run_all(
     work: list[DeblurJob], jobs: int, *, quiet: bool, log_level: int = logging.WARNING
 ) -> list[tuple[Path, str]]:
@@ -223,12 +231,10 @@ def _run_all(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        from deconvkit.cli import configure_logging
-
         with ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=configure_logging,
+            initializer=_init_worker,
             initargs=(log_level,),
         ) as pool:
             futures = {pool.submit(run_job, job): job for job in work}

@@ -1,0 +1,931 @@
+#!/usr/bin/env python
+"""Benchmark ``restore.wiener`` against the FFT round trip it is built on, scikit-image,
+the ``deconvkit deblur`` command line and a DCT (reflective-boundary) deconvolution.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_wiener.py [--sizes 1,12,24] [--repeats 5]
+                                                [--out DIR] [--quick] [--all]
+
+Markdown tables go to stdout, progress to stderr, and the same data to
+``DIR/bench_wiener.json`` (default ``benchmarks/results``).
+
+Method
+------
+- Every timing is ``time.perf_counter`` wall time: one warm-up run, then ``--repeats``
+  runs (>= 5 by default); we report the median and the spread (min, max).
+- The cases that are compared with each other are *interleaved* (one run of each per
+  round, the order rotated every round), so that a ratio is measured under the same
+  machine conditions; ratios are the ratio of the medians (the median of the per-round
+  ratios is in the JSON as well).
+- Test images are seeded, smooth random float32 data (noise low-pass filtered at two
+  scales); the PSF is ``restore.motion_psf(21, 30)`` unless said otherwise.
+- The round-trip baseline is the bare ``scipy.fft.rfft2`` + ``irfft2`` of an array of the
+  FFT grid ``restore.wiener`` uses (``restore.boundary.symmetric_padding``), float32,
+  ``workers=2``: the floor for any DFT Wiener filter on that grid.
+- The DCT comparison (Ng, Chan & Tang 1999) is implemented here only. It is exact for
+  PSFs symmetric about *both* axes (``p[i, j] = p[-i, j] = p[i, -j]``), where the
+  reflective-boundary blur (``scipy.ndimage`` mode ``'reflect'``, half-sample symmetric)
+  is diagonalised by the DCT-II; point symmetry is not enough (``motion_psf(21, 30)`` is
+  shown failing). It is checked before it is timed, on ``defocus_psf(10)``; if the check
+  fails the timing is not published.
+- Contention: the CPU time other processes used during the run is recorded; above 5 % of
+  the machine the output says the timings are contaminated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.fft as sfft
+import scipy.ndimage as ndi
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+import restore  # noqa: E402
+from restore.boundary import symmetric_padding  # noqa: E402
+from restore.otf import psf_to_otf  # noqa: E402
+from restore.wiener import wiener_gain  # noqa: E402
+
+NSR = 1e-2
+WORKERS = 2
+PSF_LENGTH, PSF_ANGLE = 21, 30
+# 4:3 sizes named in the issue (height, width).
+NAMED_SIZES = {1: (864, 1152), 12: (3000, 4000), 24: (4242, 5656)}
+TARGETS = {
+    "wiener_over_roundtrip_max": 1.3,
+    "skimage_over_wiener_min": 2.5,  # at 12 MP
+    "cli_12mp_seconds_max": 1.2,
+    "cli_24mp_peak_bytes_max": 1.5e9,  # 1.5 GB (decimal)
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def size_for(mp: float) -> tuple[int, int]:
+    """(height, width) of a 4:3 image of about ``mp`` megapixels."""
+    if mp in NAMED_SIZES:
+        return NAMED_SIZES[mp]
+    h = int(round(math.sqrt(mp * 1e6 * 3 / 4)))
+    return h, int(round(h * 4 / 3))
+
+
+def smooth_image(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """Seeded smooth random float32 image in [0, 1]: Gaussian-filtered noise at two scales,
+    upsampled (bicubic) to ``shape`` (H, W) or (H, W, C)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = shape[:2]
+    extra = tuple(shape[2:])
+    out = np.zeros(shape, dtype=np.float32)
+    for factor, sigma, weight in ((16, 1.5, 0.7), (2, 1.0, 0.3)):
+        lh, lw = max(h // factor, 4), max(w // factor, 4)
+        low = rng.standard_normal((lh, lw) + extra).astype(np.float32)
+        low = ndi.gaussian_filter(low, sigma=(sigma, sigma) + (0,) * len(extra))
+        low /= low.std() + 1e-12
+        up = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC)
+        out += weight * up.reshape(shape)
+    lo, hi = np.percentile(out[::7, ::7], [0.5, 99.5])
+    np.clip((out - lo) / (hi - lo), 0.0, 1.0, out=out)
+    return out
+
+
+def bench(cases: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[dict]]:
+    """Run the cases interleaved: ``warmup`` untimed rounds, then ``repeats`` timed rounds,
+    one run of each case per round, the order rotated every round.
+
+    Each run records wall time and this process's CPU time (user, system; all threads) and
+    minor page faults: on VMs, system time from first-touch page faults can be a large part
+    of a run and explains much of the spread."""
+    names = list(cases)
+    runs: dict[str, list[dict]] = {n: [] for n in names}
+    for r in range(warmup + repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            gc.collect()
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            out = cases[name]()
+            dt = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            del out
+            if r >= warmup:
+                runs[name].append(
+                    {
+                        "wall": dt,
+                        "user": r1.ru_utime - r0.ru_utime,
+                        "sys": r1.ru_stime - r0.ru_stime,
+                        "minflt": r1.ru_minflt - r0.ru_minflt,
+                    }
+                )
+    return runs
+
+
+def walls(runs: list[dict]) -> list[float]:
+    return [r["wall"] for r in runs]
+
+
+def stats(runs: list[dict] | list[float]) -> dict:
+    """Median, min and max wall time (and median CPU user/sys time and page faults)."""
+    w = [r["wall"] if isinstance(r, dict) else r for r in runs]
+    out = {
+        "median_s": statistics.median(w),
+        "min_s": min(w),
+        "max_s": max(w),
+        "runs_s": [round(t, 6) for t in w],
+    }
+    if runs and isinstance(runs[0], dict):
+        out["cpu_user_median_s"] = statistics.median(r["user"] for r in runs)
+        out["cpu_sys_median_s"] = statistics.median(r["sys"] for r in runs)
+        out["minor_faults_median"] = int(statistics.median(r["minflt"] for r in runs))
+    return out
+
+
+def ratio(runs: dict[str, list[float]], num: str, den: str, den_factor: float = 1.0) -> dict:
+    """Ratio of medians, and the median of the per-round (paired) ratios."""
+    a, b = walls(runs[num]), walls(runs[den])
+    return {
+        "numerator": num,
+        "denominator": f"{den_factor:g} x {den}" if den_factor != 1 else den,
+        "ratio_of_medians": statistics.median(a) / (den_factor * statistics.median(b)),
+        "median_of_paired_ratios": statistics.median(x / (den_factor * y) for x, y in zip(a, b)),
+    }
+
+
+def roundtrip(x: np.ndarray) -> Callable[[], np.ndarray]:
+    """The bare real-FFT round trip of ``x`` (same calls and flags as restore.wiener)."""
+    shape = x.shape
+
+    def run() -> np.ndarray:
+        return sfft.irfft2(sfft.rfft2(x, workers=WORKERS), s=shape, workers=WORKERS, overwrite_x=True)
+
+    return run
+
+
+def fmt_s(t: float | None) -> str:
+    if t is None:
+        return "n/a"
+    return f"{t * 1000:.0f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (user+nice+system+irq+softirq+steal
+    from /proc/stat), or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds used by this process and its waited-for children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def contention(start_busy: float | None, start_own: float, elapsed: float) -> dict:
+    """How much CPU other processes used while the benchmark ran (noise indicator)."""
+    end_busy = machine_busy_seconds()
+    if start_busy is None or end_busy is None:
+        return {}
+    other = max(0.0, (end_busy - start_busy) - (own_cpu_seconds() - start_own))
+    cores = os.cpu_count() or 1
+    return {
+        "other_processes_cpu_s": other,
+        "other_processes_share_of_machine": other / (elapsed * cores),
+        "loadavg_end": list(os.getloadavg()),
+    }
+
+
+def metadata(args: argparse.Namespace) -> dict:
+    import skimage
+
+    try:
+        import cv2
+
+        cv2_version = cv2.__version__
+    except ImportError:  # pragma: no cover
+        cv2_version = None
+    commit = dirty = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout
+        dirty = bool(status.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    cpu_model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        affinity = None
+    return {
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,
+        "cpu_model": cpu_model,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "skimage": skimage.__version__,
+        "opencv": cv2_version,
+        "git_commit": commit,
+        "git_dirty_tracked_files": dirty,
+        "repeats": args.repeats,
+        "warmup_runs": 1,
+        "quick": args.quick,
+        "all": args.all,
+        "sizes_mp": args.sizes,
+        "fft_workers": WORKERS,
+        "psf": f"restore.motion_psf({PSF_LENGTH}, {PSF_ANGLE})",
+        "nsr": NSR,
+        "timer": "time.perf_counter (wall)",
+        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+
+
+# --------------------------------------------------------------------------- gray images
+
+
+def bench_gray(mp: float, repeats: int, with_skimage: bool) -> dict:
+    from skimage import restoration
+
+    h, w = size_for(mp)
+    img = smooth_image((h, w), seed=1000 + int(mp))
+    psf = restore.motion_psf(PSF_LENGTH, PSF_ANGLE)
+    grid, pad = symmetric_padding(img.shape, psf.shape)
+    padded = np.ascontiguousarray(np.pad(img, pad, mode="symmetric"))
+    assert padded.shape == tuple(grid) and padded.dtype == np.float32
+    reg = np.ones((1, 1))
+    cases = {
+        "wiener_symmetric": lambda: restore.wiener(img, psf, nsr=NSR, boundary="symmetric", workers=WORKERS),
+        "roundtrip_padded": roundtrip(padded),
+        "wiener_wrap": lambda: restore.wiener(img, psf, nsr=NSR, boundary="wrap", workers=WORKERS),
+        "roundtrip_unpadded": roundtrip(img),
+    }
+    if with_skimage:
+        cases["skimage_wiener"] = lambda: restoration.wiener(img, psf, NSR, reg=reg, clip=False)
+    log(f"gray {mp:g} MP {w}x{h}, FFT grid {grid[1]}x{grid[0]}: {len(cases)} cases x {repeats + 1} runs")
+    runs = bench(cases, repeats)
+    ratios = {
+        "wiener_symmetric/roundtrip_padded": ratio(runs, "wiener_symmetric", "roundtrip_padded"),
+        "wiener_wrap/roundtrip_unpadded": ratio(runs, "wiener_wrap", "roundtrip_unpadded"),
+    }
+    if with_skimage:
+        ratios["skimage_wiener/wiener_symmetric"] = ratio(runs, "skimage_wiener", "wiener_symmetric")
+        ratios["skimage_wiener/wiener_wrap"] = ratio(runs, "skimage_wiener", "wiener_wrap")
+    # Sanity: skimage and our wrap mode compute the same thing.
+    check = None
+    if with_skimage and mp <= 1.5:
+        a = restoration.wiener(img, psf, NSR, reg=reg, clip=False)
+        b = restore.wiener(img, psf, nsr=NSR, boundary="wrap")
+        check = float(np.abs(a - b).max())
+    return {
+        "mp": mp,
+        "megapixels": h * w / 1e6,
+        "shape_hw": [h, w],
+        "fft_grid_symmetric_hw": list(grid),
+        "pad_width": [list(p) for p in pad],
+        "psf_shape": list(psf.shape),
+        "timings": {k: stats(v) for k, v in runs.items()},
+        "ratios": ratios,
+        "skimage_vs_wrap_max_abs_diff": check,
+    }
+
+
+# --------------------------------------------------------------------------- colour
+
+
+def bench_color(mp: float, repeats: int) -> dict:
+    h, w = size_for(mp)
+    img = smooth_image((h, w, 3), seed=2000 + int(mp))
+    psf = restore.motion_psf(PSF_LENGTH, PSF_ANGLE)
+    grid, pad = symmetric_padding((h, w), psf.shape)
+    planes = [np.ascontiguousarray(np.pad(img[..., c], pad, mode="symmetric")) for c in range(3)]
+
+    trips = [roundtrip(p) for p in planes]
+
+    def three_roundtrips() -> None:
+        for trip in trips:  # each result dropped at once, as restore.wiener does per channel
+            trip()
+
+    cases = {
+        "wiener_symmetric_rgb": lambda: restore.wiener(img, psf, nsr=NSR, boundary="symmetric", workers=WORKERS),
+        "roundtrip_padded_x3": three_roundtrips,
+    }
+    log(f"colour {mp:g} MP {w}x{h}x3: {len(cases)} cases x {repeats + 1} runs")
+    runs = bench(cases, repeats)
+    return {
+        "mp": mp,
+        "shape_hwc": [h, w, 3],
+        "fft_grid_symmetric_hw": list(grid),
+        "timings": {k: stats(v) for k, v in runs.items()},
+        "ratios": {"wiener_symmetric_rgb/roundtrip_padded_x3": ratio(runs, "wiener_symmetric_rgb", "roundtrip_padded_x3")},
+    }
+
+
+# --------------------------------------------------------------------------- breakdown
+
+
+def bench_breakdown(mp: float, repeats: int) -> dict:
+    """Time the steps of restore.wiener (gray, symmetric, float32) one by one.
+
+    The steps are the public functions restore.wiener calls (validation, psf_to_otf,
+    wiener_gain, np.pad, rfft2, the product, irfft2, the crop), timed separately; the
+    elementwise part of wiener_gain is ``wiener_gain - psf_to_otf``. Their sum is what the
+    work costs with a warm allocator; the gap to the measured total is the cost of running
+    them together (allocation / page faults, thread hand-offs).
+    """
+    from deconvkit._validation import as_float_image
+
+    h, w = size_for(mp)
+    img = smooth_image((h, w), seed=1000 + int(mp))
+    k = restore.motion_psf(PSF_LENGTH, PSF_ANGLE).astype(np.float32)
+    grid, pad = symmetric_padding(img.shape, k.shape)
+    (top, _), (left, _) = pad
+    otf = psf_to_otf(k, grid, real=True, workers=WORKERS)
+    gain = wiener_gain(k, grid, NSR, dtype=np.float32, workers=WORKERS)
+    denom = otf.real**2 + otf.imag**2 + np.float32(NSR)
+    padded = np.pad(img, pad, mode="symmetric")
+    spectrum = sfft.rfft2(padded, workers=WORKERS)
+    product = spectrum * gain
+    restored = sfft.irfft2(product.copy(), s=grid, workers=WORKERS, overwrite_x=True)
+
+    def complex_by_real() -> np.ndarray:
+        g = otf.copy()
+        g /= denom  # complex64 /= float32: the division wiener_gain does
+        return g
+
+    def irfft_step() -> np.ndarray:
+        return sfft.irfft2(product.copy(), s=grid, workers=WORKERS, overwrite_x=True)
+
+    def crop() -> np.ndarray:
+        out = np.empty(img.shape, np.float32)
+        out[...] = restored[top : top + h, left : left + w]
+        return out
+
+    names = {
+        "total": "total: restore.wiener",
+        "validation": "validation (as_float_image: isfinite pass)",
+        "otf": "psf_to_otf",
+        "gain": "wiener_gain (incl. psf_to_otf)",
+        "div": "  of which complex64 /= float32 (+ copy)",
+        "copy": "  spectrum-size copy (to subtract)",
+        "pad": "np.pad symmetric",
+        "rfft2": "rfft2",
+        "mul": "spectrum *= gain",
+        "irfft2": "irfft2 (+ spectrum copy)",
+        "crop": "crop into output",
+    }
+    cases = {
+        names["total"]: lambda: restore.wiener(img, k, nsr=NSR, boundary="symmetric", workers=WORKERS),
+        names["validation"]: lambda: as_float_image(img),
+        names["otf"]: lambda: psf_to_otf(k, grid, real=True, workers=WORKERS),
+        names["gain"]: lambda: wiener_gain(k, grid, NSR, dtype=np.float32, workers=WORKERS),
+        names["div"]: complex_by_real,
+        names["copy"]: lambda: otf.copy(),
+        names["pad"]: lambda: np.pad(img, pad, mode="symmetric"),
+        names["rfft2"]: lambda: sfft.rfft2(padded, workers=WORKERS),
+        names["mul"]: lambda: np.multiply(spectrum, gain, out=product),
+        names["irfft2"]: irfft_step,
+        names["crop"]: crop,
+    }
+    log(f"breakdown {mp:g} MP: {len(cases)} steps x {repeats + 1} runs")
+    runs = bench(cases, repeats)
+    med = {key: statistics.median(walls(runs[label])) for key, label in names.items()}
+    steps = {
+        "validation": med["validation"],
+        "psf_to_otf": med["otf"],
+        "gain_elementwise": med["gain"] - med["otf"],
+        "pad": med["pad"],
+        "rfft2": med["rfft2"],
+        "multiply": med["mul"],
+        "irfft2": med["irfft2"] - med["copy"],
+        "crop": med["crop"],
+    }
+    return {
+        "mp": mp,
+        "shape_hw": [h, w],
+        "fft_grid_hw": list(grid),
+        "timings": {label: stats(v) for label, v in runs.items()},
+        "steps_median_s": steps,
+        "sum_of_steps_s": sum(steps.values()),
+        "fft_share_of_sum": (steps["rfft2"] + steps["irfft2"]) / sum(steps.values()),
+    }
+
+
+# --------------------------------------------------------------------------- DCT
+
+
+def _psf_corner(psf: np.ndarray) -> np.ndarray:
+    """First column of the reflective-boundary blur matrix, as an image: the blur of a unit
+    impulse at pixel (0, 0) with half-sample symmetric extension. The extended impulse has
+    ones at (0, 0), (-1, 0), (0, -1), (-1, -1), so ``c[i, j] = sum_{r,s in {0,1}}
+    p[a+i+r, b+j+s]`` for ``0 <= i <= a``, ``0 <= j <= b`` (``(a, b)`` the PSF centre)."""
+    kh, kw = psf.shape
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError("the DCT helper needs an odd-sized, centred PSF")
+    a, b = kh // 2, kw // 2
+    p = np.zeros((kh + 1, kw + 1))
+    p[:kh, :kw] = psf
+    q = p[a:, b:]
+    return q[:-1, :-1] + q[1:, :-1] + q[:-1, 1:] + q[1:, 1:]
+
+
+def dct_eigenvalues_reference(psf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Ng-Chan-Tang: ``lambda = dct2(A e1) / dct2(e1)`` with full-size DCT-II transforms."""
+    c = _psf_corner(psf)
+    ae1 = np.zeros(shape)
+    ae1[: c.shape[0], : c.shape[1]] = c
+    e1 = np.zeros(shape)
+    e1[0, 0] = 1.0
+    return sfft.dctn(ae1, type=2) / sfft.dctn(e1, type=2)
+
+
+def dct_eigenvalues(psf: np.ndarray, shape: tuple[int, int], dtype=np.float64) -> np.ndarray:
+    """The same eigenvalues by two small matrix products (A e1 is non-zero only in an
+    ``(a+1, b+1)`` corner): ``lambda[k, l] = sum_ij c[i, j] C_M[k, i] C_N[l, j]`` with
+    ``C_M[k, i] = cos(pi k (2i+1) / 2M) / cos(pi k / 2M)``."""
+    c = _psf_corner(psf)
+    m, n = shape
+
+    def basis(size: int, taps: int) -> np.ndarray:
+        kk = np.arange(size, dtype=np.float64)[:, None]
+        ii = np.arange(taps, dtype=np.float64)[None, :]
+        return np.cos(np.pi * kk * (2 * ii + 1) / (2 * size)) / np.cos(np.pi * kk / (2 * size))
+
+    return (basis(m, c.shape[0]) @ c @ basis(n, c.shape[1]).T).astype(dtype, copy=False)
+
+
+def dct_wiener(y: np.ndarray, psf: np.ndarray, nsr: float, workers: int | None = None) -> np.ndarray:
+    """Wiener deconvolution with reflective (half-sample symmetric) boundaries via DCT-II.
+
+    Exact only for PSFs symmetric about both axes (``p[i, j] = p[-i, j] = p[i, -j]``):
+    then the blur matrix is ``C^T diag(lambda) C`` with the orthonormal 2-D DCT-II ``C``
+    (Ng, Chan & Tang 1999). ``dctn``/``idctn`` with ``norm=None`` are ``S C`` and
+    ``C^T S^-1`` with a diagonal ``S``, which commutes with the diagonal filter."""
+    lam = dct_eigenvalues(psf, y.shape, dtype=y.dtype)
+    gain = lam / (lam * lam + y.dtype.type(nsr))
+    spec = sfft.dctn(y, type=2, workers=workers)
+    spec *= gain
+    return sfft.idctn(spec, type=2, workers=workers, overwrite_x=True)
+
+
+def dct_verify() -> dict:
+    """Check the DCT path on small float64 images before timing it."""
+    rng = np.random.default_rng(7)
+    x = rng.random((97, 131))
+    psfs = {
+        "motion_psf(21, 0)": restore.motion_psf(21, 0),
+        "defocus_psf(5)": restore.defocus_psf(5),
+        "defocus_psf(10)": restore.defocus_psf(10),
+        f"motion_psf({PSF_LENGTH}, {PSF_ANGLE})": restore.motion_psf(PSF_LENGTH, PSF_ANGLE),
+    }
+    out = {}
+    for name, p in psfs.items():
+        lam = dct_eigenvalues_reference(p, x.shape)
+        entry = {
+            "doubly_symmetric": bool(np.allclose(p, p[::-1, :], atol=1e-12) and np.allclose(p, p[:, ::-1], atol=1e-12)),
+            "point_symmetric": bool(np.allclose(p, p[::-1, ::-1], atol=1e-12)),
+            "eig_fast_vs_reference_max_abs": float(np.abs(dct_eigenvalues(p, x.shape) - lam).max()),
+            "min_abs_eigenvalue": float(np.abs(lam).min()),
+            "forward_max_abs_err": {},
+        }
+        # Which scipy.ndimage boundary mode does multiplication by lambda in DCT-II space
+        # reproduce? ('reflect' = d c b a | a b c d, half-sample symmetric.)
+        fwd = sfft.idctn(lam * sfft.dctn(x, type=2), type=2)
+        for mode in ("reflect", "mirror", "nearest", "wrap"):
+            entry["forward_max_abs_err"][mode] = float(np.abs(fwd - ndi.convolve(x, p, mode=mode)).max())
+        y = ndi.convolve(x, p, mode="reflect")
+        entry["inverse_nsr"] = 1e-20
+        entry["inverse_max_abs_err"] = float(np.abs(dct_wiener(y, p, 1e-20) - x).max())
+        out[name] = entry
+    return out
+
+
+def bench_dct(mp: float, repeats: int, verification: dict) -> dict:
+    name = "defocus_psf(10)"
+    v = verification[name]
+    ok = (
+        v["doubly_symmetric"]
+        and v["forward_max_abs_err"]["reflect"] < 1e-10
+        and v["inverse_max_abs_err"] < 1e-6
+        and v["eig_fast_vs_reference_max_abs"] < 1e-10
+    )
+    result: dict = {"psf": name, "verified": bool(ok)}
+    if not ok:
+        log("DCT path failed its verification: timing not published")
+        return result
+    h, w = size_for(mp)
+    img = smooth_image((h, w), seed=3000 + int(mp))
+    psf = restore.defocus_psf(10)
+    motion = restore.motion_psf(PSF_LENGTH, PSF_ANGLE)
+    grid, _ = symmetric_padding(img.shape, psf.shape)
+    cases = {
+        "dct_wiener": lambda: dct_wiener(img, psf, NSR, workers=WORKERS),
+        "wiener_symmetric_same_psf": lambda: restore.wiener(img, psf, nsr=NSR, boundary="symmetric", workers=WORKERS),
+        "wiener_symmetric_motion_psf": lambda: restore.wiener(img, motion, nsr=NSR, boundary="symmetric", workers=WORKERS),
+    }
+    log(f"DCT {mp:g} MP {w}x{h}: {len(cases)} cases x {repeats + 1} runs")
+    runs = bench(cases, repeats)
+    a = dct_wiener(img, psf, NSR, workers=WORKERS)
+    b = restore.wiener(img, psf, nsr=NSR, boundary="symmetric", workers=WORKERS)
+    diff = np.abs(a.astype(np.float64) - b)
+    m = 4 * max(psf.shape)
+    result.update(
+        {
+            "mp": mp,
+            "shape_hw": [h, w],
+            "dct_grid_hw": [h, w],
+            "fft_grid_symmetric_hw_same_psf": list(grid),
+            "output_dtype": str(a.dtype),
+            "timings": {k: stats(v) for k, v in runs.items()},
+            "ratios": {
+                "dct_wiener/wiener_symmetric_same_psf": ratio(runs, "dct_wiener", "wiener_symmetric_same_psf"),
+                "dct_wiener/wiener_symmetric_motion_psf": ratio(runs, "dct_wiener", "wiener_symmetric_motion_psf"),
+            },
+            "max_abs_diff_vs_wiener_symmetric": float(diff.max()),
+            "max_abs_diff_vs_wiener_symmetric_interior": float(diff[m:-m, m:-m].max()),
+            "interior_margin_px": m,
+        }
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def deconvkit_exe() -> Path:
+    exe = Path(sys.executable).parent / "deconvkit"
+    if not exe.exists():
+        raise SystemExit(f"no deconvkit executable next to {sys.executable}")
+    return exe
+
+
+def write_jpeg(path: Path, shape: tuple[int, int, int], seed: int) -> None:
+    import cv2
+
+    rgb = smooth_image(shape, seed=seed)
+    arr = np.rint(rgb * 255).astype(np.uint8)
+    if not cv2.imwrite(str(path), arr[..., ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, 90]):
+        raise RuntimeError(f"could not write {path}")
+
+
+def run_child(cmd: list[str]) -> dict:
+    """Run ``cmd``; return its wall time and the resource usage of that child alone.
+
+    ``os.wait4`` gives the usage of exactly this child (unlike
+    ``getrusage(RUSAGE_CHILDREN)``, the maximum over all children so far); on Linux
+    ``ru_maxrss`` is in KiB.
+    """
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode(errors='replace')}")
+    return {
+        "wall": wall,
+        "user": usage.ru_utime,
+        "sys": usage.ru_stime,
+        "minflt": usage.ru_minflt,
+        "maxrss_bytes": int(usage.ru_maxrss) * 1024,
+    }
+
+
+def bench_cli(mp: float, repeats: int, mem_mp: float | None) -> dict:
+    from deconvkit.io import read_image, write_image
+
+    exe = str(deconvkit_exe())
+    result: dict = {"executable": exe}
+    with tempfile.TemporaryDirectory(prefix="bench_wiener_") as tmp:
+        tmpd = Path(tmp)
+        h, w = size_for(mp)
+        src, dst = tmpd / "in.jpg", tmpd / "out.jpg"
+        write_jpeg(src, (h, w, 3), seed=4000 + int(mp))
+        cmd = [exe, "deblur", str(src), "-o", str(dst), "--blur", "motion", "--length", str(PSF_LENGTH),
+               "--angle", str(PSF_ANGLE), "--overwrite"]
+        log(f"CLI {mp:g} MP {w}x{h} colour JPEG ({src.stat().st_size / 1e6:.1f} MB): {repeats + 1} runs")
+        cli_runs = [run_child(cmd) for _ in range(repeats + 1)][1:]
+        startup = [run_child([exe, "--version"]) for _ in range(4)][1:]
+        imp_cmd = [sys.executable, "-c", "import numpy, scipy.fft, cv2, PIL.Image, click, tqdm, restore, deconvkit.io"]
+        imports = [run_child(imp_cmd) for _ in range(4)][1:]
+
+        # The same work in this process, step by step (no start-up, no imports).
+        psf = restore.motion_psf(PSF_LENGTH, PSF_ANGLE)
+        cores = os.cpu_count() or 1
+        image = read_image(src, dtype=np.float32)
+        restored = restore.wiener(image, psf, boundary="symmetric", workers=cores)
+        tmp_out = tmpd / "inproc.jpg"
+        steps = bench(
+            {
+                "read_image (JPEG decode + float32)": lambda: read_image(src, dtype=np.float32),
+                f"restore.wiener (3 channels, workers={cores})": lambda: restore.wiener(
+                    image, psf, boundary="symmetric", workers=cores
+                ),
+                "write_image (clip, uint8, JPEG encode, fsync)": lambda: write_image(tmp_out, restored, overwrite=True),
+            },
+            repeats,
+        )
+        del image, restored
+        result.update(
+            {
+                "mp": mp,
+                "shape_hwc": [h, w, 3],
+                "jpeg_bytes": src.stat().st_size,
+                "command": ["deconvkit", *cmd[1:]],
+                "wall": stats(cli_runs),
+                "peak_rss_bytes": {
+                    "median": int(statistics.median(r["maxrss_bytes"] for r in cli_runs)),
+                    "max": max(r["maxrss_bytes"] for r in cli_runs),
+                },
+                "startup_version_s": stats(startup),
+                "python_imports_s": stats(imports),
+                "in_process_steps": {k: stats(v) for k, v in steps.items()},
+                "peak_rss_method": "os.wait4 ru_maxrss of the deconvkit child (KiB * 1024)",
+            }
+        )
+        if mem_mp is not None:
+            mh, mw = size_for(mem_mp)
+            big = tmpd / "big.jpg"
+            write_jpeg(big, (mh, mw, 3), seed=5000 + int(mem_mp))
+            bcmd = [exe, "deblur", str(big), "-o", str(tmpd / "big_out.jpg"), "--blur", "motion", "--length",
+                    str(PSF_LENGTH), "--angle", str(PSF_ANGLE), "--overwrite"]
+            log(f"CLI peak memory {mem_mp:g} MP {mw}x{mh} colour JPEG: 2 runs")
+            mem_runs = [run_child(bcmd) for _ in range(2)]
+            result["memory"] = {
+                "mp": mem_mp,
+                "shape_hwc": [mh, mw, 3],
+                "jpeg_bytes": big.stat().st_size,
+                "wall": stats(mem_runs),
+                "peak_rss_bytes": max(r["maxrss_bytes"] for r in mem_runs),
+                "peak_rss_runs_bytes": [r["maxrss_bytes"] for r in mem_runs],
+            }
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def markdown(res: dict) -> str:
+    meta = res["metadata"]
+    lines: list[str] = []
+    add = lines.append
+    add(f"## bench_wiener: restore.wiener, {meta['date_utc']}")
+    add("")
+    add(
+        f"commit `{(meta['git_commit'] or 'unknown')[:12]}`{' (dirty)' if meta['git_dirty_tracked_files'] else ''}, "
+        f"Python {meta['python']}, NumPy {meta['numpy']}, SciPy {meta['scipy']}, scikit-image {meta['skimage']}, "
+        f"{meta['cpu_count']} CPUs ({meta['cpu_model']}); float32, PSF {meta['psf']}, nsr={meta['nsr']}, "
+        f"workers={meta['fft_workers']}; median [min, max] of {meta['repeats']} runs after 1 warm-up, "
+        "compared cases interleaved."
+    )
+    add("")
+    add("### Timings")
+    add("")
+    add("| case | image (WxH) | FFT grid (WxH) | median | min | max | CPU user / sys (median) |")
+    add("|---|---|---|---:|---:|---:|---:|")
+
+    def row(case: str, image: str, grid: str, s: dict) -> None:
+        cpu = ""
+        if "cpu_user_median_s" in s:
+            cpu = f"{fmt_s(s['cpu_user_median_s'])} / {fmt_s(s['cpu_sys_median_s'])}"
+        add(f"| {case} | {image} | {grid} | {fmt_s(s['median_s'])} | {fmt_s(s['min_s'])} | {fmt_s(s['max_s'])} | {cpu} |")
+
+    for g in res["gray"]:
+        h, w = g["shape_hw"]
+        gh, gw = g["fft_grid_symmetric_hw"]
+        img = f"{w}x{h} ({g['megapixels']:.1f} MP) gray"
+        t = g["timings"]
+        row("(a) restore.wiener, symmetric", img, f"{gw}x{gh}", t["wiener_symmetric"])
+        row("(b) rfft2+irfft2 round trip", img, f"{gw}x{gh}", t["roundtrip_padded"])
+        if "skimage_wiener" in t:
+            row("(c) skimage wiener", img, f"{w}x{h}", t["skimage_wiener"])
+        row("(d) restore.wiener, wrap", img, f"{w}x{h}", t["wiener_wrap"])
+        row("(d) rfft2+irfft2 round trip", img, f"{w}x{h}", t["roundtrip_unpadded"])
+    if res.get("color"):
+        c = res["color"]
+        h, w, _ = c["shape_hwc"]
+        gh, gw = c["fft_grid_symmetric_hw"]
+        img = f"{w}x{h}x3 ({h * w / 1e6:.1f} MP) RGB"
+        row("restore.wiener, symmetric", img, f"{gw}x{gh} x3", c["timings"]["wiener_symmetric_rgb"])
+        row("3 x round trip", img, f"{gw}x{gh} x3", c["timings"]["roundtrip_padded_x3"])
+    d = res.get("dct")
+    if d and d.get("verified"):
+        h, w = d["shape_hw"]
+        gh, gw = d["fft_grid_symmetric_hw_same_psf"]
+        img = f"{w}x{h} gray"
+        row(f"DCT-II Wiener, {d['psf']}", img, f"{w}x{h} (DCT)", d["timings"]["dct_wiener"])
+        row(f"restore.wiener symmetric, {d['psf']}", img, f"{gw}x{gh}", d["timings"]["wiener_symmetric_same_psf"])
+    cli = res.get("cli")
+    if cli:
+        h, w, _ = cli["shape_hwc"]
+        row("CLI `deconvkit deblur` end to end", f"{w}x{h} JPEG q90", "", cli["wall"])
+        row("  `deconvkit --version` (start-up only)", "", "", cli["startup_version_s"])
+        row("  `python -c 'import numpy, scipy.fft, cv2, PIL, click, tqdm, restore, deconvkit.io'`", "", "", cli["python_imports_s"])
+        for k, s in cli["in_process_steps"].items():
+            row(f"  in-process: {k}", f"{w}x{h} JPEG", "", s)
+
+    add("")
+    add("CPU time is summed over all threads of the benchmark process (CLI rows: of the child process); "
+        "a large system share is page-fault (first-touch) cost, which dominates the spread on VMs.")
+    add("")
+    add("### Ratios and targets (ratio of medians; median of paired per-round ratios in brackets)")
+    add("")
+    add("| ratio | image | value | target | verdict |")
+    add("|---|---|---:|---|---|")
+    for g in res["gray"]:
+        h, w = g["shape_hw"]
+        img = f"{w}x{h} gray"
+        r = g["ratios"]["wiener_symmetric/roundtrip_padded"]
+        ok = r["ratio_of_medians"] <= TARGETS["wiener_over_roundtrip_max"]
+        add(f"| wiener symmetric / round trip (same grid) | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | <= 1.3 | {verdict(ok)} |")
+        r = g["ratios"]["wiener_wrap/roundtrip_unpadded"]
+        add(f"| wiener wrap / round trip (unpadded) | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | reference | |")
+        if "skimage_wiener/wiener_symmetric" in g["ratios"]:
+            r = g["ratios"]["skimage_wiener/wiener_symmetric"]
+            target_here = g["mp"] == 12
+            ok = r["ratio_of_medians"] >= TARGETS["skimage_over_wiener_min"] if target_here else None
+            add(f"| skimage / wiener symmetric | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | {'>= 2.5' if target_here else '(>= 2.5 at 12 MP)'} | {verdict(ok)} |")
+            r = g["ratios"]["skimage_wiener/wiener_wrap"]
+            add(f"| skimage / wiener wrap (like for like) | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | reference | |")
+    if res.get("color"):
+        c = res["color"]
+        h, w, _ = c["shape_hwc"]
+        r = c["ratios"]["wiener_symmetric_rgb/roundtrip_padded_x3"]
+        ok = r["ratio_of_medians"] <= TARGETS["wiener_over_roundtrip_max"]
+        add(f"| wiener RGB / 3 x round trip | {w}x{h}x3 | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | <= 1.3 (as gray) | {verdict(ok)} |")
+    if d and d.get("verified"):
+        h, w = d["shape_hw"]
+        for key, label in (("dct_wiener/wiener_symmetric_same_psf", "DCT / wiener symmetric, same PSF"),
+                           ("dct_wiener/wiener_symmetric_motion_psf", f"DCT / wiener symmetric, {meta['psf']}")):
+            r = d["ratios"][key]
+            add(f"| {label} | {w}x{h} gray | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | report | |")
+    if cli:
+        h, w, _ = cli["shape_hwc"]
+        t = cli["wall"]["median_s"]
+        target_here = cli["mp"] == 12
+        ok = t <= TARGETS["cli_12mp_seconds_max"] if target_here else None
+        add(f"| CLI deblur wall time | {w}x{h} JPEG | {t:.2f} s | {'<= 1.2 s' if target_here else '(<= 1.2 s at 12 MP)'} | {verdict(ok)} |")
+        pk = cli["peak_rss_bytes"]["max"]
+        add(f"| CLI deblur peak RSS | {w}x{h} JPEG | {pk / 1e9:.2f} GB ({pk / 2**30:.2f} GiB) | | |")
+        mem = cli.get("memory")
+        if mem:
+            mh, mw, _ = mem["shape_hwc"]
+            pk = mem["peak_rss_bytes"]
+            target_here = mem["mp"] == 24
+            ok = pk <= TARGETS["cli_24mp_peak_bytes_max"] if target_here else None
+            add(f"| CLI deblur peak RSS | {mw}x{mh} JPEG | {pk / 1e9:.2f} GB ({pk / 2**30:.2f} GiB) | {'<= 1.5 GB' if target_here else '(<= 1.5 GB at 24 MP)'} | {verdict(ok)} |")
+
+    bd = res.get("breakdown")
+    if bd:
+        h, w = bd["shape_hw"]
+        gh, gw = bd["fft_grid_hw"]
+        total = bd["timings"]["total: restore.wiener"]["median_s"]
+        add("")
+        add(f"### Where restore.wiener spends its time ({w}x{h} gray, grid {gw}x{gh}; steps timed separately)")
+        add("")
+        add("| step | median | min | max | CPU user / sys (median) | % of total median |")
+        add("|---|---:|---:|---:|---:|---:|")
+        for k, st in bd["timings"].items():
+            add(
+                f"| {k} | {fmt_s(st['median_s'])} | {fmt_s(st['min_s'])} | {fmt_s(st['max_s'])} | "
+                f"{fmt_s(st['cpu_user_median_s'])} / {fmt_s(st['cpu_sys_median_s'])} | {100 * st['median_s'] / total:.0f}% |"
+            )
+        add(f"| sum of steps (copies subtracted) | {fmt_s(bd['sum_of_steps_s'])} | | | | {100 * bd['sum_of_steps_s'] / total:.0f}% |")
+        add("")
+        add(f"rfft2 + irfft2 are {100 * bd['fft_share_of_sum']:.0f}% of the sum of steps; the rest is the filter "
+            "(psf_to_otf + elementwise), pad, product, crop and validation.")
+
+    dv = res.get("dct_verification")
+    if dv:
+        add("")
+        add("### DCT-II path check (97x131 float64 random image; blur = scipy.ndimage.convolve)")
+        add("")
+        add("| PSF | doubly symmetric | max err vs convolve: reflect / mirror / nearest / wrap | inverse err (nsr 1e-20, mode reflect) | min abs eigenvalue |")
+        add("|---|---|---|---:|---:|")
+        for name, e in dv.items():
+            f = e["forward_max_abs_err"]
+            add(f"| {name} | {'yes' if e['doubly_symmetric'] else 'no (point-symmetric only)' if e['point_symmetric'] else 'no'} | "
+                f"{f['reflect']:.1e} / {f['mirror']:.1e} / {f['nearest']:.1e} / {f['wrap']:.1e} | {e['inverse_max_abs_err']:.1e} | {e['min_abs_eigenvalue']:.1e} |")
+        if d is not None:
+            if d.get("verified"):
+                add("")
+                add(f"DCT vs symmetric-padded FFT Wiener, same PSF, {d['shape_hw'][1]}x{d['shape_hw'][0]}: max |diff| "
+                    f"{d['max_abs_diff_vs_wiener_symmetric']:.2e} overall, {d['max_abs_diff_vs_wiener_symmetric_interior']:.2e} "
+                    f"more than {d['interior_margin_px']} px from the border.")
+            else:
+                add("")
+                add("The DCT path failed its check; no DCT timing is published.")
+    add("")
+    cont = meta.get("contention") or {}
+    note = ""
+    if cont:
+        share = cont["other_processes_share_of_machine"]
+        note = (f" Other processes used {cont['other_processes_cpu_s']:.1f} CPU-s meanwhile "
+                f"({100 * share:.0f}% of the machine; load average {meta['loadavg_start'][0]:.2f} at start)"
+                + (": **timings are contaminated, rerun on an idle machine**." if share > 0.05 else "."))
+    add(f"Total benchmark time: {res['elapsed_s']:.0f} s.{note}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1,12,24", help="gray image sizes in megapixels, comma-separated (default 1,12,24)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per case after 1 warm-up (default 5)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="folder for bench_wiener.json")
+    ap.add_argument("--quick", action="store_true", help="smoke test: every section at 1 MP only, 3 repeats")
+    ap.add_argument("--all", action="store_true", help="also run scikit-image at sizes above 12 MP")
+    args = ap.parse_args(argv)
+    try:
+        args.sizes = [float(s) if "." in s else int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        ap.error(f"--sizes must be numbers separated by commas, got {args.sizes!r}")
+    if not args.sizes or any(s <= 0 for s in args.sizes):
+        ap.error("--sizes must be positive")
+    if args.quick:
+        args.sizes, args.repeats = [1], 3
+    if args.repeats < 1:
+        ap.error("--repeats must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if "torch" in sys.modules:  # pragma: no cover - guard: nothing here may import torch
+        raise SystemExit("torch was imported; this benchmark must not load it")
+    start = time.perf_counter()
+    start_busy, start_own = machine_busy_seconds(), own_cpu_seconds()
+    res: dict = {"metadata": metadata(args), "targets": TARGETS}
+    res["metadata"]["loadavg_start"] = list(os.getloadavg())
+    main_mp = 1 if args.quick else 12
+    res["gray"] = [bench_gray(mp, args.repeats, with_skimage=args.all or mp <= 12) for mp in args.sizes]
+    res["color"] = bench_color(main_mp, args.repeats)
+    res["breakdown"] = bench_breakdown(main_mp, args.repeats)
+    res["dct_verification"] = dct_verify()
+    res["dct"] = bench_dct(main_mp, args.repeats, res["dct_verification"])
+    res["cli"] = bench_cli(main_mp, args.repeats, None if args.quick else 24)
+    res["elapsed_s"] = time.perf_counter() - start
+    res["metadata"]["contention"] = contention(start_busy, start_own, res["elapsed_s"])
+    res["metadata"]["torch_imported"] = "torch" in sys.modules
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "bench_wiener.json"
+    path.write_text(json.dumps(res, indent=2) + "\n")
+    print(markdown(res))
+    log(f"wrote {path} ({res['elapsed_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
