@@ -62,8 +62,9 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
 
 import restore  # noqa: E402
 from restore.boundary import symmetric_padding  # noqa: E402
-from restore.otf import psf_to_otf  # noqa: E402
-from restore.wiener import wiener_gain  # noqa: E402
+from restore.otf import is_point_symmetric  # noqa: E402
+from restore.psf import check_psf  # noqa: E402
+from restore.wiener import _fill_symmetric, _gain  # noqa: E402
 
 NSR = 1e-2
 WORKERS = 2
@@ -114,19 +115,28 @@ def smooth_image(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return out
 
 
-def bench(cases: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[dict]]:
+def bench(
+    cases: dict[str, Callable[[], object]],
+    repeats: int,
+    warmup: int = 1,
+    setup: dict[str, Callable[[], None]] | None = None,
+) -> dict[str, list[dict]]:
     """Run the cases interleaved: ``warmup`` untimed rounds, then ``repeats`` timed rounds,
     one run of each case per round, the order rotated every round.
 
     Each run records wall time and this process's CPU time (user, system; all threads) and
     minor page faults: on VMs, system time from first-touch page faults can be a large part
-    of a run and explains much of the spread."""
+    of a run and explains much of the spread. ``setup[name]``, if given, runs untimed just
+    before each run of case ``name`` (to restore an array a case modifies in place)."""
     names = list(cases)
+    setup = setup or {}
     runs: dict[str, list[dict]] = {n: [] for n in names}
     for r in range(warmup + repeats):
         k = r % len(names)
         for name in names[k:] + names[:k]:
             gc.collect()
+            if name in setup:
+                setup[name]()
             r0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.perf_counter()
             out = cases[name]()
@@ -373,89 +383,128 @@ def bench_color(mp: float, repeats: int) -> dict:
 
 
 def bench_breakdown(mp: float, repeats: int) -> dict:
-    """Time the steps of restore.wiener (gray, symmetric, float32) one by one.
+    """Time the steps of restore.wiener (gray, symmetric, float32, point-symmetric PSF) one by one.
 
-    The steps are the public functions restore.wiener calls (validation, psf_to_otf,
-    wiener_gain, np.pad, rfft2, the product, irfft2, the crop), timed separately; the
-    elementwise part of wiener_gain is ``wiener_gain - psf_to_otf``. Their sum is what the
-    work costs with a warm allocator; the gap to the measured total is the cost of running
-    them together (allocation / page faults, thread hand-offs).
+    The steps are what ``restore.wiener(img, psf, nsr=NSR, boundary="symmetric",
+    workers=WORKERS)`` runs, with the same functions and arguments:
+
+    1. validation: ``as_float_image`` (no copy for float32; one ``np.sum``, and the exact
+       ``isfinite`` pass only if that sum overflows);
+    2. the filter: ``restore.wiener._gain``, the real gain ``H / (H² + nsr)`` built block by
+       block from ``restore.otf.otf_row_blocks`` (so it includes the OTF);
+    3. the padding: ``np.empty`` of the FFT grid + ``restore.wiener._fill_symmetric`` (its
+       first-touch page faults land here); the same fill into an already-touched buffer is
+       timed as well, for reference only;
+    4. ``scipy.fft.rfft2`` into a new spectrum;
+    5. the product ``np.multiply(spectrum, gain, out=spectrum)`` in place (the spectrum is
+       restored, untimed, before each run: repeated products would drift into denormals);
+    6. ``irfft2(..., overwrite_x=True)``, timed on a copy of the product, minus the cost of
+       that copy (also timed);
+    7. the crop copied into the output, which for a grayscale image is the (already touched)
+       padding buffer.
+
+    The PSF checks (``check_psf`` on a 21x21 array), ``resolve_nsr``, the choice checks and
+    ``fft_grid`` take microseconds and are not timed. The sum of the steps is what the work
+    costs one step at a time; the gap to the measured total is the cost of running them
+    together (caches, allocator state, thread hand-offs). Each step also records its minor
+    page faults (``ru_minflt`` delta): first touches of fresh memory, a large share of the
+    time on VMs.
     """
     from deconvkit._validation import as_float_image
 
     h, w = size_for(mp)
     img = smooth_image((h, w), seed=1000 + int(mp))
-    k = restore.motion_psf(PSF_LENGTH, PSF_ANGLE).astype(np.float32)
-    grid, pad = symmetric_padding(img.shape, k.shape)
+    k = check_psf(restore.motion_psf(PSF_LENGTH, PSF_ANGLE)).astype(np.float32)  # as restore.wiener
+    if not is_point_symmetric(k):
+        raise RuntimeError(f"the breakdown mirrors the real-gain path; {PSF_LENGTH}, {PSF_ANGLE} is not point-symmetric")
+    grid, pad = symmetric_padding(img.shape, k.shape)  # = restore.boundary.fft_grid(..., "symmetric")
     (top, _), (left, _) = pad
-    otf = psf_to_otf(k, grid, real=True, workers=WORKERS)
-    gain = wiener_gain(k, grid, NSR, dtype=np.float32, workers=WORKERS)
-    denom = otf.real**2 + otf.imag**2 + np.float32(NSR)
-    padded = np.pad(img, pad, mode="symmetric")
+    f32 = np.dtype(np.float32)
+    gain = _gain(k, grid, NSR, "identity", f32, WORKERS)
+    assert gain.dtype == np.float32  # real gain: point-symmetric PSF
+    padded = np.empty(grid, dtype=np.float32)
+    _fill_symmetric(padded, img, pad)
+    assert np.array_equal(padded, np.pad(img, pad, mode="symmetric"))
     spectrum = sfft.rfft2(padded, workers=WORKERS)
+    work = spectrum.copy()  # the product's in-place target, restored before each run
     product = spectrum * gain
     restored = sfft.irfft2(product.copy(), s=grid, workers=WORKERS, overwrite_x=True)
+    touched = np.zeros(grid, dtype=np.float32)  # an already-touched buffer, like the padding buffer
+    out = touched.reshape(-1)[: h * w].reshape(h, w)  # where restore.wiener puts a gray result
+    reference = restore.wiener(img, k, nsr=NSR, boundary="symmetric", workers=WORKERS)
+    out[...] = restored[top : top + h, left : left + w]
+    if not np.allclose(out, reference, rtol=0, atol=1e-5):
+        raise RuntimeError("the breakdown's steps do not reproduce restore.wiener")
 
-    def complex_by_real() -> np.ndarray:
-        g = otf.copy()
-        g /= denom  # complex64 /= float32: the division wiener_gain does
-        return g
+    def fill_fresh() -> np.ndarray:
+        buf = np.empty(grid, dtype=np.float32)
+        _fill_symmetric(buf, img, pad)
+        return buf
 
-    def irfft_step() -> np.ndarray:
-        return sfft.irfft2(product.copy(), s=grid, workers=WORKERS, overwrite_x=True)
+    def fill_touched() -> np.ndarray:
+        _fill_symmetric(touched, img, pad)
+        return touched
 
     def crop() -> np.ndarray:
-        out = np.empty(img.shape, np.float32)
         out[...] = restored[top : top + h, left : left + w]
         return out
 
     names = {
         "total": "total: restore.wiener",
-        "validation": "validation (as_float_image: isfinite pass)",
-        "otf": "psf_to_otf",
-        "gain": "wiener_gain (incl. psf_to_otf)",
-        "div": "  of which complex64 /= float32 (+ copy)",
+        "validation": "validation: as_float_image (one sum; exact isfinite only if it overflows)",
+        "filter": "filter: real gain H/(H²+nsr), blocked (incl. OTF)",
+        "pad": "padding: np.empty + _fill_symmetric (fresh buffer)",
+        "pad_touched": "  for reference: _fill_symmetric into an already-touched buffer (not in sum)",
+        "rfft2": "rfft2 (new spectrum)",
+        "mul": "product: spectrum *= gain (in place)",
+        "irfft2": "irfft2, overwrite_x (+ spectrum copy)",
         "copy": "  spectrum-size copy (to subtract)",
-        "pad": "np.pad symmetric",
-        "rfft2": "rfft2",
-        "mul": "spectrum *= gain",
-        "irfft2": "irfft2 (+ spectrum copy)",
-        "crop": "crop into output",
+        "crop": "crop into output (the touched padding buffer)",
     }
     cases = {
         names["total"]: lambda: restore.wiener(img, k, nsr=NSR, boundary="symmetric", workers=WORKERS),
         names["validation"]: lambda: as_float_image(img),
-        names["otf"]: lambda: psf_to_otf(k, grid, real=True, workers=WORKERS),
-        names["gain"]: lambda: wiener_gain(k, grid, NSR, dtype=np.float32, workers=WORKERS),
-        names["div"]: complex_by_real,
-        names["copy"]: lambda: otf.copy(),
-        names["pad"]: lambda: np.pad(img, pad, mode="symmetric"),
+        names["filter"]: lambda: _gain(k, grid, NSR, "identity", f32, WORKERS),
+        names["pad"]: fill_fresh,
+        names["pad_touched"]: fill_touched,
         names["rfft2"]: lambda: sfft.rfft2(padded, workers=WORKERS),
-        names["mul"]: lambda: np.multiply(spectrum, gain, out=product),
-        names["irfft2"]: irfft_step,
+        names["mul"]: lambda: np.multiply(work, gain, out=work),
+        names["irfft2"]: lambda: sfft.irfft2(product.copy(), s=grid, workers=WORKERS, overwrite_x=True),
+        names["copy"]: lambda: product.copy(),
         names["crop"]: crop,
     }
+    setup = {names["mul"]: lambda: np.copyto(work, spectrum)}
     log(f"breakdown {mp:g} MP: {len(cases)} steps x {repeats + 1} runs")
-    runs = bench(cases, repeats)
+    runs = bench(cases, repeats, setup=setup)
     med = {key: statistics.median(walls(runs[label])) for key, label in names.items()}
-    steps = {
-        "validation": med["validation"],
-        "psf_to_otf": med["otf"],
-        "gain_elementwise": med["gain"] - med["otf"],
-        "pad": med["pad"],
-        "rfft2": med["rfft2"],
-        "multiply": med["mul"],
-        "irfft2": med["irfft2"] - med["copy"],
-        "crop": med["crop"],
+    flt = {key: statistics.median(r["minflt"] for r in runs[label]) for key, label in names.items()}
+    parts = {
+        "validation": "validation",
+        "filter": "filter",
+        "pad_fill": "pad",
+        "rfft2": "rfft2",
+        "multiply": "mul",
+        "irfft2": "irfft2",
+        "crop": "crop",
     }
+    steps = {step: med[key] for step, key in parts.items()}
+    steps["irfft2"] -= med["copy"]
+    faults = {step: flt[key] for step, key in parts.items()}
+    faults["irfft2"] -= flt["copy"]
     return {
         "mp": mp,
         "shape_hw": [h, w],
         "fft_grid_hw": list(grid),
+        "gain_dtype": str(gain.dtype),
+        "spectrum_bytes": int(spectrum.nbytes),
+        "grid_buffer_bytes": int(padded.nbytes),
+        "page_size_bytes": resource.getpagesize(),
         "timings": {label: stats(v) for label, v in runs.items()},
         "steps_median_s": steps,
         "sum_of_steps_s": sum(steps.values()),
         "fft_share_of_sum": (steps["rfft2"] + steps["irfft2"]) / sum(steps.values()),
+        "steps_minor_faults_median": faults,
+        "sum_of_steps_minor_faults": sum(faults.values()),
     }
 
 
@@ -833,17 +882,25 @@ def markdown(res: dict) -> str:
         add("")
         add(f"### Where restore.wiener spends its time ({w}x{h} gray, grid {gw}x{gh}; steps timed separately)")
         add("")
-        add("| step | median | min | max | CPU user / sys (median) | % of total median |")
-        add("|---|---:|---:|---:|---:|---:|")
+        add("| step | median | min | max | CPU user / sys (median) | minor page faults (ru_minflt, median) | % of total median |")
+        add("|---|---:|---:|---:|---:|---:|---:|")
         for k, st in bd["timings"].items():
             add(
                 f"| {k} | {fmt_s(st['median_s'])} | {fmt_s(st['min_s'])} | {fmt_s(st['max_s'])} | "
-                f"{fmt_s(st['cpu_user_median_s'])} / {fmt_s(st['cpu_sys_median_s'])} | {100 * st['median_s'] / total:.0f}% |"
+                f"{fmt_s(st['cpu_user_median_s'])} / {fmt_s(st['cpu_sys_median_s'])} | {st['minor_faults_median']} | "
+                f"{100 * st['median_s'] / total:.0f}% |"
             )
-        add(f"| sum of steps (copies subtracted) | {fmt_s(bd['sum_of_steps_s'])} | | | | {100 * bd['sum_of_steps_s'] / total:.0f}% |")
+        add(f"| sum of steps (copy subtracted, reference row left out) | {fmt_s(bd['sum_of_steps_s'])} | | | | "
+            f"{bd['sum_of_steps_minor_faults']:.0f} | {100 * bd['sum_of_steps_s'] / total:.0f}% |")
         add("")
         add(f"rfft2 + irfft2 are {100 * bd['fft_share_of_sum']:.0f}% of the sum of steps; the rest is the filter "
-            "(psf_to_otf + elementwise), pad, product, crop and validation.")
+            "(OTF blocks + real gain, built block by block), the padding fill, the in-place product, the crop and "
+            "validation.")
+        page = bd["page_size_bytes"]
+        add(f"Minor page faults are this process's first touches of fresh memory during a run (getrusage ru_minflt "
+            f"delta, all threads, median; {page // 1024} KiB pages, fewer faults with transparent huge pages): a "
+            f"float32 grid buffer is {bd['grid_buffer_bytes'] // page} pages, a complex64 spectrum "
+            f"{bd['spectrum_bytes'] // page}.")
 
     dv = res.get("dct_verification")
     if dv:
