@@ -724,7 +724,7 @@ def bench_cli(mp: float, repeats: int, mem_mp: float | None) -> dict:
             },
             repeats,
         )
-        del image, restored
+        image = restored = None  # free before the memory measurement
         result.update(
             {
                 "mp": mp,

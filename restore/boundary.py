@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.fft as sfft
 
-from deconvkit._validation import as_float_image
+from deconvkit._validation import as_float_image, check_choice
 from deconvkit.errors import InvalidParameterError
 from restore.otf import fast_shape, psf_to_otf
 from restore.psf import check_psf
@@ -113,3 +113,23 @@ def fft_grid(image_shape: Sequence[int], psf_shape: Sequence[int], boundary: str
         return symmetric_padding(image_shape, psf_shape)
     h, w = (int(s) for s in image_shape[:2])
     return (h, w), ((0, 0), (0, 0))
+
+
+def prepare_deconvolution(image: np.ndarray, psf: np.ndarray, boundary: str, *, workers: int | None):
+    """Internal: the checks and set-up every DFT deconvolution shares.
+
+    Returns the image in the policy dtype (edge-tapered for ``boundary="edgetaper"``), the
+    normalised PSF in the same dtype, the FFT grid and the pad widths.
+    """
+    x = as_float_image(image)
+    k = check_psf(psf).astype(x.dtype, copy=False)
+    check_choice("boundary", boundary, BOUNDARIES)
+    h, w = x.shape[:2]
+    if h < k.shape[0] or w < k.shape[1]:
+        raise InvalidParameterError(
+            f"image of shape {(h, w)} is smaller than the PSF {k.shape}; use a smaller PSF or a larger image"
+        )
+    if boundary == "edgetaper":
+        x = edgetaper(x, k, workers=workers)
+    shape, pad = fft_grid((h, w), k.shape, boundary)
+    return x, k, shape, pad

@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft as sfft
 
-from deconvkit._validation import as_float_image, check_choice, check_number
-from deconvkit.errors import InvalidParameterError
-from restore.boundary import BOUNDARIES, edgetaper, fft_grid
+from deconvkit._validation import check_number
+from restore.boundary import prepare_deconvolution
 from restore.otf import psf_to_otf
-from restore.psf import check_psf
 
 __all__ = ["richardson_lucy"]
 
@@ -37,7 +35,7 @@ def richardson_lucy(
     boundary : {"symmetric", "wrap", "edgetaper"}, optional
         Border handling, as in :func:`restore.wiener`. Default ``"symmetric"``.
     workers : int, optional
-        Threads for ``scipy.fft``.
+        Threads for ``scipy.fft``; default all cores (``-1``).
 
     Returns
     -------
@@ -64,17 +62,11 @@ def richardson_lucy(
     .. [2] L. B. Lucy, "An iterative technique for the rectification of observed
        distributions", Astron. J. 79(6), 745--754, 1974.
     """
-    x = as_float_image(image)
-    k = check_psf(psf).astype(x.dtype, copy=False)
     num_iter = int(check_number("num_iter", num_iter, low=1, integer=True))
-    check_choice("boundary", boundary, BOUNDARIES)
-    h, w = x.shape[:2]
-    if h < k.shape[0] or w < k.shape[1]:
-        raise InvalidParameterError(f"image of shape {(h, w)} is smaller than the PSF {k.shape}")
+    workers = -1 if workers is None else workers
+    x, k, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers)
     x = np.maximum(x, 0)
-    if boundary == "edgetaper":
-        x = edgetaper(x, k, workers=workers)
-    shape, pad = fft_grid((h, w), k.shape, boundary)
+    h, w = x.shape[:2]
     otf = psf_to_otf(k, shape, real=True, workers=workers)
     otf_adj = np.conj(otf)
     tiny = np.finfo(x.dtype).tiny

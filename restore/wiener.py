@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft as sfft
 
-from deconvkit._validation import as_float_image, check_choice, check_number
+from deconvkit._validation import check_choice, check_number
 from deconvkit.errors import InvalidParameterError
-from restore.boundary import BOUNDARIES, edgetaper, fft_grid
+from restore.boundary import prepare_deconvolution
 from restore.otf import complex_dtype, is_point_symmetric, otf_row_blocks
-from restore.psf import check_psf
 
 __all__ = ["wiener", "wiener_gain", "resolve_nsr", "REGULARIZERS", "DEFAULT_NSR"]
 
@@ -236,20 +235,11 @@ def wiener(
     >>> bool(np.abs(wiener(y, k, nsr=1e-6, boundary="wrap") - x).max() < 1e-2)
     True
     """
-    x = as_float_image(image)
-    k = check_psf(psf).astype(x.dtype, copy=False)
     nsr_value = resolve_nsr(nsr, snr_db)
-    workers = -1 if workers is None else workers
     check_choice("reg", reg, REGULARIZERS)
-    check_choice("boundary", boundary, BOUNDARIES)
+    workers = -1 if workers is None else workers
+    x, k, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers)
     h, w = x.shape[:2]
-    if h < k.shape[0] or w < k.shape[1]:
-        raise InvalidParameterError(
-            f"image of shape {(h, w)} is smaller than the PSF {k.shape}; use a smaller PSF or a larger image"
-        )
-    if boundary == "edgetaper":
-        x = edgetaper(x, k, workers=workers)
-    shape, pad = fft_grid((h, w), k.shape, boundary)
     gain = _gain(k, shape, nsr_value, reg, x.dtype, workers)
     (top, _), (left, _) = pad
     padded = np.empty(shape, dtype=x.dtype) if boundary == "symmetric" else None

@@ -97,7 +97,7 @@ def test_symmetric_padding_beats_wrap_on_realistic_blur():
         kh, kw = k.shape
         truth = sharp[(kh - 1) // 2 :][: y.shape[0], (kw - 1) // 2 :][:, : y.shape[1]]
 
-        def psnr(boundary: str) -> float:
+        def psnr(boundary: str, y=y, k=k, truth=truth) -> float:
             est = np.clip(wiener(y, k, nsr=1e-2, boundary=boundary), 0, 1)
             return peak_signal_noise_ratio(truth, est, data_range=1.0)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from deconvkit.cli.options import build_psf, check_output_path, non_negative, overwrite_option, psf_options
+from deconvkit.cli.options import check_output_path, non_negative, overwrite_option, psf_options
 
 
 @click.command("blur")
@@ -26,11 +27,7 @@ from deconvkit.cli.options import build_psf, check_output_path, non_negative, ov
 def blur_command(
     input_path: Path,
     output: Path,
-    blur: str | None,
-    length: float | None,
-    angle: float | None,
-    radius: float | None,
-    sigma: float | None,
+    psf: Any,
     psf_file: Path | None,
     noise: float,
     seed: int | None,
@@ -51,7 +48,6 @@ def blur_command(
     from deconvkit.errors import DeconvkitError
     from deconvkit.io import read_image, write_image
 
-    psf = build_psf(blur, length, angle, radius, sigma, psf_file)
     check_output_path(output, [input_path], overwrite)
     try:
         image, info = read_image(input_path, dtype=np.float64, with_info=True)

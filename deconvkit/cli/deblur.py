@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from deconvkit.cli.options import build_psf, check_output_path, finite, non_negative, overwrite_option, psf_options
+from deconvkit.cli.options import check_output_path, finite, non_negative, overwrite_option, psf_options
 
 log = logging.getLogger("deconvkit")
 
@@ -132,11 +132,7 @@ def deblur_command(
     inputs: tuple[Path, ...],
     output: Path | None,
     out_dir: Path | None,
-    blur: str | None,
-    length: float | None,
-    angle: float | None,
-    radius: float | None,
-    sigma: float | None,
+    psf: Any,
     psf_file: Path | None,
     nsr: float | None,
     snr_db: float | None,
@@ -167,7 +163,6 @@ def deblur_command(
         raise click.UsageError("--iterations applies to --method richardson-lucy only")
     if nsr is not None and snr_db is not None:
         raise click.UsageError(f"give --nsr or --snr-db, not both (got --nsr {nsr} and --snr-db {snr_db})")
-    psf = build_psf(blur, length, angle, radius, sigma, psf_file)
     targets = _targets(inputs_list, output, out_dir)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +52,11 @@ _PSF_PARAMS = {"motion": ("length", "angle"), "defocus": ("radius",), "gaussian"
 
 
 def psf_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--blur``, ``--length``, ``--angle``, ``--radius``, ``--sigma`` and ``--psf``."""
+    """Add ``--blur``, ``--length``, ``--angle``, ``--radius``, ``--sigma`` and ``--psf``.
+
+    The command receives the kernel they describe as ``psf`` (built by :func:`build_psf`,
+    usage errors included) and the ``--psf`` file, if any, as ``psf_file``.
+    """
     options = [
         click.option(
             "--blur",
@@ -73,9 +78,15 @@ def psf_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="PSF from a .npy or image file (normalised to sum 1).",
         ),
     ]
+
+    @functools.wraps(func)
+    def with_psf(*args: Any, blur, length, angle, radius, sigma, psf_file, **kwargs: Any) -> Any:
+        psf = build_psf(blur, length, angle, radius, sigma, psf_file)
+        return func(*args, psf=psf, psf_file=psf_file, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        with_psf = option(with_psf)
+    return with_psf
 
 
 def overwrite_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from deconvkit.cli.options import build_psf, check_output_path, overwrite_option, psf_options
+from deconvkit.cli.options import check_output_path, overwrite_option, psf_options
 
 
 @click.command("psf")
@@ -16,11 +17,7 @@ from deconvkit.cli.options import build_psf, check_output_path, overwrite_option
 @overwrite_option
 def psf_command(
     output: Path,
-    blur: str | None,
-    length: float | None,
-    angle: float | None,
-    radius: float | None,
-    sigma: float | None,
+    psf: Any,
     psf_file: Path | None,
     print_values: bool,
     overwrite: bool,
@@ -37,7 +34,6 @@ def psf_command(
     from deconvkit.errors import DeconvkitError
     from deconvkit.io import write_image
 
-    psf = build_psf(blur, length, angle, radius, sigma, psf_file)
     check_output_path(output, [psf_file] if psf_file is not None else [], overwrite, extra_suffixes=(".npy",))
     try:
         if output.suffix.lower() == ".npy":
