@@ -22,6 +22,7 @@ from deconvkit.errors import InvalidParameterError
 
 __all__ = [
     "float_dtype",
+    "check_array",
     "as_float_image",
     "as_float_array",
     "check_number",
@@ -44,6 +45,12 @@ def as_float_array(array: Any, *, name: str, ndim: Iterable[int], finite: bool =
     Returns the input itself (no copy) when it is already of the policy dtype. Callers must
     therefore never write into the result.
     """
+    arr = check_array(array, name=name, ndim=ndim, finite=finite)
+    return arr.astype(float_dtype(arr.dtype), copy=False)
+
+
+def check_array(array: Any, *, name: str, ndim: Iterable[int], finite: bool = True) -> np.ndarray:
+    """Check an array of real numbers (rank, non-empty, finite floats) without converting it."""
     ndims = tuple(ndim)
     if isinstance(array, np.ndarray):
         arr = array
@@ -61,11 +68,10 @@ def as_float_array(array: Any, *, name: str, ndim: Iterable[int], finite: bool =
         raise InvalidParameterError(f"{name} must be {want}, got shape {arr.shape}")
     if arr.size == 0:
         raise InvalidParameterError(f"{name} must not be empty, got shape {arr.shape}")
-    out = arr.astype(float_dtype(arr.dtype), copy=False)
-    if finite and not _all_finite(out):
-        bad = int(np.count_nonzero(~np.isfinite(out)))
+    if finite and arr.dtype.kind == "f" and not _all_finite(arr):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise InvalidParameterError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
-    return out
+    return arr
 
 
 def _all_finite(a: np.ndarray) -> bool:

@@ -32,6 +32,7 @@ __all__ = [
     "ImageInfo",
     "image_info",
     "read_image",
+    "read_samples",
     "write_image",
     "available_memory",
     "ensure_memory",
@@ -259,6 +260,77 @@ def _looks_truncated_jpeg(data: bytes) -> bool:
     return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
 
 
+def read_samples(
+    path: str | os.PathLike, *, max_bytes: int | None = None, extra_bytes_per_sample: int = 0
+) -> tuple[np.ndarray, ImageInfo]:
+    """Read an image file's samples as stored: uint8, uint16 or float32, not rescaled.
+
+    RGB(A) order and EXIF orientation as :func:`read_image`; for pipelines that stay in
+    integers (the command line) and so avoid a float copy of the whole image.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        PNG, JPEG, TIFF, BMP or WebP file.
+    max_bytes : int, optional
+        Refuse images whose decoded samples (plus ``extra_bytes_per_sample`` per sample)
+        would exceed this many bytes (default: the memory currently available).
+    extra_bytes_per_sample : int, optional
+        Memory the caller will need per sample on top of the decoded ones (for the check).
+
+    Returns
+    -------
+    samples : (H, W) or (H, W, C) ndarray
+        uint8 (8-bit files), uint16 (16-bit) or float32 (float TIFF).
+    info : ImageInfo
+        ``bit_depth`` and ``channels`` of the decoded samples.
+
+    Raises
+    ------
+    ImageReadError, ImageTooLargeError
+        As :func:`read_image`.
+    """
+    import cv2
+
+    p = Path(path)
+    header = image_info(p)
+    ensure_memory(
+        header.height * header.width * header.channels * (2 + int(extra_bytes_per_sample)),
+        f"reading {str(p)!r} ({header.width}x{header.height})",
+        max_bytes=max_bytes,
+    )
+    data = p.read_bytes()
+    if header.format == "JPEG" and _looks_truncated_jpeg(data):
+        raise ImageReadError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker after the last scan)")
+    try:
+        raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        if "validateInputImageSize" in detail:
+            raise ImageTooLargeError(
+                f"{str(p)!r} ({header.width}x{header.height}) exceeds OpenCV's image size limits: {detail}"
+            ) from exc
+        raise ImageReadError(f"{str(p)!r} could not be decoded: {detail}") from exc
+    del data
+    if raw is None or raw.size == 0:
+        raise ImageReadError(f"{str(p)!r} could not be decoded: the file is corrupt or truncated")
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[..., 0]
+    if raw.ndim == 3 and raw.shape[2] not in (3, 4):
+        raise ImageReadError(f"{str(p)!r} has {raw.shape[2]} channels; deconvkit reads 1, 3 or 4")
+    bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}.get(raw.dtype)
+    if bit_depth is None:
+        raise ImageReadError(f"{str(p)!r} has {raw.dtype} samples; deconvkit reads 8-bit, 16-bit and float32 images")
+    # OpenCV's TIFF decoder applies the orientation tag itself (even with IMREAD_UNCHANGED);
+    # for the other formats the pixels come out as stored.
+    if header.format != "TIFF":
+        raw = _apply_orientation(raw, header.orientation)
+    if raw.ndim == 3:  # BGR(A) -> RGB(A) (OpenCV, multi-threaded)
+        raw = cv2.cvtColor(raw, cv2.COLOR_BGRA2RGBA if raw.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    channels = 1 if raw.ndim == 2 else raw.shape[2]
+    return raw, ImageInfo(p, raw.shape[0], raw.shape[1], channels, bit_depth, header.format, header.orientation)
+
+
 def read_image(
     path: str | os.PathLike,
     *,
@@ -306,60 +378,17 @@ def read_image(
         out_dtype = None
     if out_dtype not in (np.float32, np.float64):
         raise InvalidParameterError(f"dtype must be float32 or float64, got {dtype!r}")
-    p = Path(path)
-    header = image_info(p)
-    pixels = header.height * header.width
-    ensure_memory(
-        pixels * header.channels * (2 + out_dtype.itemsize),
-        f"reading {str(p)!r} ({header.width}x{header.height})",
-        max_bytes=max_bytes,
-    )
-    data = p.read_bytes()
-    if header.format == "JPEG" and _looks_truncated_jpeg(data):
-        raise ImageReadError(f"{str(p)!r} is a truncated JPEG (no end-of-image marker after the last scan)")
-    try:
-        raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        if "validateInputImageSize" in detail:
-            raise ImageTooLargeError(
-                f"{str(p)!r} ({header.width}x{header.height}) exceeds OpenCV's image size limits: {detail}"
-            ) from exc
-        raise ImageReadError(f"{str(p)!r} could not be decoded: {detail}") from exc
-    del data
-    if raw is None or raw.size == 0:
-        raise ImageReadError(f"{str(p)!r} could not be decoded: the file is corrupt or truncated")
-    if raw.ndim == 3 and raw.shape[2] == 1:
-        raw = raw[..., 0]
-    if raw.ndim == 3 and raw.shape[2] not in (3, 4):
-        raise ImageReadError(f"{str(p)!r} has {raw.shape[2]} channels; deconvkit reads 1, 3 or 4")
-    if raw.dtype == np.uint8:
-        scale, bit_depth = 255.0, 8
-    elif raw.dtype == np.uint16:
-        scale, bit_depth = 65535.0, 16
-    elif raw.dtype.kind == "f":
-        scale, bit_depth = 1.0, 32
-    else:
-        raise ImageReadError(f"{str(p)!r} has {raw.dtype} samples; deconvkit reads 8-bit, 16-bit and float images")
-    # OpenCV's TIFF decoder applies the orientation tag itself (even with IMREAD_UNCHANGED);
-    # for the other formats the pixels come out as stored.
-    if header.format != "TIFF":
-        raw = _apply_orientation(raw, header.orientation)
-    if raw.ndim == 3:  # BGR(A) -> RGB(A) on the integer samples (OpenCV, multi-threaded)
-        raw = cv2.cvtColor(raw, cv2.COLOR_BGRA2RGBA if raw.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-    if scale == 1.0:
+    raw, info = read_samples(path, max_bytes=max_bytes, extra_bytes_per_sample=out_dtype.itemsize)
+    if raw.dtype.kind == "f":
         image = raw.astype(out_dtype)
     else:
         # A table of k / scale, each correctly rounded (a division, not a product with a
         # rounded 1/scale): 255 -> exactly 1.0 and k -> the float nearest to k / 255.
+        scale = float(np.iinfo(raw.dtype).max)
         table = (np.arange(int(scale) + 1, dtype=np.float64) / scale).astype(out_dtype)
         image = cv2.LUT(raw, table) if raw.dtype == np.uint8 else np.take(table, raw)
     del raw
-    if not with_info:
-        return image
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    info = ImageInfo(p, image.shape[0], image.shape[1], channels, bit_depth, header.format, header.orientation)
-    return image, info
+    return (image, info) if with_info else image
 
 
 def write_image(
@@ -422,28 +451,20 @@ def write_image(
     if fmt in ("JPEG", "WebP") and not (check.ndim == 0 and check.dtype.kind in "iu" and 1 <= int(check) <= 100):
         raise ImageWriteError(f"quality must be an integer from 1 to 100, got {quality!r}")
     raw = np.asarray(image)
-    if raw.dtype in (np.uint8, np.uint16):  # integer samples: same scaling as reading
-        raw = raw / raw.dtype.type(np.iinfo(raw.dtype).max)
-    elif raw.dtype.kind in "iu":
+    if raw.dtype.kind in "iu" and raw.dtype not in (np.uint8, np.uint16):
         raise ImageWriteError(
             f"cannot write {str(p)!r}: {raw.dtype} samples are ambiguous; pass floats in [0, 1] (or uint8/uint16)"
         )
-    try:
-        x = as_float_image(raw)
-    except InvalidParameterError as exc:
-        raise ImageWriteError(f"cannot write {str(p)!r}: {exc}") from exc
-    if x.ndim == 3 and x.shape[2] == 1:
-        x = x[..., 0]
-    if x.ndim == 3 and x.shape[2] not in (3, 4):
-        raise ImageWriteError(f"cannot write {str(p)!r}: images need 1, 3 or 4 channels, got {x.shape[2]}")
-    if fmt == "JPEG" and x.ndim == 3 and x.shape[2] == 4:
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[..., 0]
+    if raw.ndim not in (2, 3) or raw.size == 0:
+        raise ImageWriteError(f"cannot write {str(p)!r}: image must be a non-empty 2-D or 3-D array, got shape {raw.shape}")
+    if raw.ndim == 3 and raw.shape[2] not in (3, 4):
+        raise ImageWriteError(f"cannot write {str(p)!r}: images need 1, 3 or 4 channels, got {raw.shape[2]}")
+    if fmt == "JPEG" and raw.ndim == 3 and raw.shape[2] == 4:
         raise ImageWriteError(f"cannot write {str(p)!r}: JPEG has no alpha channel; drop it or write .png")
-    # One pass: scale, round half to even and saturate to the integer range (OpenCV's
-    # saturate_cast, multi-threaded; the same as clip + numpy.rint for finite values),
-    # then BGR(A) order for the encoder.
-    top, depth = (65535.0, cv2.CV_16U) if bit_depth == 16 else (255.0, cv2.CV_8U)
-    arr = cv2.addWeighted(x, top, x, 0.0, 0.0, dtype=depth)
-    if arr.ndim == 3:
+    arr = _to_file_samples(raw, bit_depth, str(p))
+    if arr.ndim == 3:  # BGR(A) order for the encoder
         arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     params: list[int] = []
     if fmt == "JPEG":
@@ -456,6 +477,24 @@ def write_image(
     del arr
     write_bytes_atomic(p, buf, overwrite=overwrite)
     return p
+
+
+def _to_file_samples(raw: np.ndarray, bit_depth: int, name: str) -> np.ndarray:
+    """Integer samples of ``bit_depth`` bits from floats in [0, 1] or uint8/uint16 samples."""
+    import cv2
+
+    if raw.dtype == np.uint8:  # exact: 8 -> 16 bit is v * 257
+        return raw if bit_depth == 8 else raw.astype(np.uint16) * np.uint16(257)
+    if raw.dtype == np.uint16:  # round(v * 255 / 65535) = (v + 128) // 257
+        return raw if bit_depth == 16 else ((raw.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    try:
+        x = as_float_image(raw)
+    except InvalidParameterError as exc:
+        raise ImageWriteError(f"cannot write {name!r}: {exc}") from exc
+    # One pass: scale, round half to even and saturate to the integer range (OpenCV's
+    # saturate_cast, multi-threaded; the same as clip + numpy.rint for finite values).
+    top, depth = (65535.0, cv2.CV_16U) if bit_depth == 16 else (255.0, cv2.CV_8U)
+    return cv2.addWeighted(x, top, x, 0.0, 0.0, dtype=depth)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes | memoryview | np.ndarray, *, overwrite: bool = False) -> Path:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.fft as sfft
 
-from deconvkit._validation import as_float_image, check_choice
+from deconvkit._validation import as_float_image, check_array, check_choice, float_dtype
 from deconvkit.errors import InvalidParameterError
 from restore.otf import fast_shape, psf_to_otf
 from restore.psf import check_psf
@@ -115,14 +115,27 @@ def fft_grid(image_shape: Sequence[int], psf_shape: Sequence[int], boundary: str
     return (h, w), ((0, 0), (0, 0))
 
 
-def prepare_deconvolution(image: np.ndarray, psf: np.ndarray, boundary: str, *, workers: int | None):
+def prepare_deconvolution(
+    image: np.ndarray, psf: np.ndarray, boundary: str, *, workers: int | None, dtype: type | None = None
+):
     """Internal: the checks and set-up every DFT deconvolution shares.
 
-    Returns the image in the policy dtype (edge-tapered for ``boundary="edgetaper"``), the
-    normalised PSF in the same dtype, the FFT grid and the pad widths.
+    Returns the image, the normalised PSF in the working dtype, the working dtype, the FFT
+    grid and the pad widths. A float image comes back in the working dtype (edge-tapered for
+    ``boundary="edgetaper"``); an integer image comes back as it is, to be converted one
+    channel at a time (no float copy of the whole image). The working dtype is ``dtype`` or,
+    by default, the policy dtype of the image.
     """
-    x = as_float_image(image)
-    k = check_psf(psf).astype(x.dtype, copy=False)
+    x = check_array(image, name="image", ndim=(2, 3))
+    if dtype is None:
+        dt = float_dtype(x.dtype)
+    else:
+        dt = np.dtype(dtype)
+        if dt not in (np.float32, np.float64):
+            raise InvalidParameterError(f"dtype must be float32 or float64, got {dt}")
+    if x.dtype.kind == "f" or boundary == "edgetaper":
+        x = x.astype(dt, copy=False)
+    k = check_psf(psf).astype(dt, copy=False)
     check_choice("boundary", boundary, BOUNDARIES)
     h, w = x.shape[:2]
     if h < k.shape[0] or w < k.shape[1]:
@@ -132,4 +145,30 @@ def prepare_deconvolution(image: np.ndarray, psf: np.ndarray, boundary: str, *, 
     if boundary == "edgetaper":
         x = edgetaper(x, k, workers=workers)
     shape, pad = fft_grid((h, w), k.shape, boundary)
-    return x, k, shape, pad
+    return x, k, dt, shape, pad
+
+
+def prepare_output(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Internal: check a caller's ``out`` array, or make one of ``shape`` and ``dtype``."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray) or out.shape != tuple(shape):
+        got = out.shape if isinstance(out, np.ndarray) else type(out).__name__
+        raise InvalidParameterError(f"out must be an array of the image's shape {tuple(shape)}, got {got}")
+    if out.dtype.kind not in "fu" or not out.flags.writeable:
+        raise InvalidParameterError(f"out must be a writeable float or unsigned integer array, got {out.dtype}")
+    return out
+
+
+def store(target: np.ndarray, values: np.ndarray) -> None:
+    """Internal: ``target[...] = values``; integer targets get values rounded half to even and
+    saturated to their range (OpenCV's saturate_cast, one pass)."""
+    if target.dtype.kind == "f":
+        target[...] = values
+        return
+    import cv2
+
+    depth = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.uint16): cv2.CV_16U}.get(target.dtype)
+    if depth is None:
+        raise InvalidParameterError(f"out must be float, uint8 or uint16, got {target.dtype}")
+    target[...] = cv2.addWeighted(values, 1.0, values, 0.0, 0.0, dtype=depth)

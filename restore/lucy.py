@@ -6,7 +6,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from deconvkit._validation import check_number
-from restore.boundary import prepare_deconvolution
+from restore.boundary import prepare_deconvolution, prepare_output, store
 from restore.otf import psf_to_otf
 
 __all__ = ["richardson_lucy"]
@@ -19,6 +19,8 @@ def richardson_lucy(
     num_iter: int = 30,
     boundary: str = "symmetric",
     workers: int | None = None,
+    dtype: type | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Deblur by Richardson--Lucy iterations (maximum likelihood under Poisson noise).
 
@@ -36,6 +38,8 @@ def richardson_lucy(
         Border handling, as in :func:`restore.wiener`. Default ``"symmetric"``.
     workers : int, optional
         Threads for ``scipy.fft``; default all cores (``-1``).
+    dtype, out : optional
+        Working precision and output array, as in :func:`restore.wiener`.
 
     Returns
     -------
@@ -64,14 +68,14 @@ def richardson_lucy(
     """
     num_iter = int(check_number("num_iter", num_iter, low=1, integer=True))
     workers = -1 if workers is None else workers
-    x, k, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers)
-    x = np.maximum(x, 0)
+    x, k, dt, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers, dtype=dtype)
+    x = np.maximum(x, 0, dtype=dt)
     h, w = x.shape[:2]
+    out = prepare_output(out, x.shape, dt)
     otf = psf_to_otf(k, shape, real=True, workers=workers)
     otf_adj = np.conj(otf)
     tiny = np.finfo(x.dtype).tiny
     (top, _), (left, _) = pad
-    out = np.empty(x.shape, dtype=x.dtype)
 
     def apply(a: np.ndarray, transfer: np.ndarray) -> np.ndarray:
         return sfft.irfft2(sfft.rfft2(a, workers=workers) * transfer, s=shape, workers=workers)
@@ -86,6 +90,5 @@ def richardson_lucy(
             ratio = y / np.maximum(predicted, tiny)
             est *= apply(ratio, otf_adj)
             np.maximum(est, 0, out=est)  # FFT rounding can leave tiny negatives
-        target = out if x.ndim == 2 else out[..., c]
-        target[...] = est[top : top + h, left : left + w]
+        store(out if x.ndim == 2 else out[..., c], est[top : top + h, left : left + w])
     return out

@@ -17,7 +17,7 @@ import scipy.fft as sfft
 
 from deconvkit._validation import check_choice, check_number
 from deconvkit.errors import InvalidParameterError
-from restore.boundary import prepare_deconvolution
+from restore.boundary import prepare_deconvolution, prepare_output, store
 from restore.otf import complex_dtype, is_point_symmetric, otf_row_blocks
 
 __all__ = ["wiener", "wiener_gain", "resolve_nsr", "REGULARIZERS", "DEFAULT_NSR"]
@@ -156,6 +156,8 @@ def wiener(
     reg: str = "identity",
     boundary: str = "symmetric",
     workers: int | None = None,
+    dtype: type | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Deblur an image with a known PSF by Wiener deconvolution in the DFT domain.
 
@@ -181,12 +183,19 @@ def wiener(
         ``"symmetric"``: mirror-pad by twice the PSF size, then crop.
     workers : int, optional
         Threads for ``scipy.fft``; default all cores (``-1``).
+    dtype : {numpy.float32, numpy.float64}, optional
+        Working precision. Default: float32 for float16/float32 images, float64 otherwise.
+        An integer image (e.g. uint8 samples, on their own 0..255 scale) is converted one
+        channel at a time, so ``dtype=numpy.float32`` deblurs it without a float copy.
+    out : ndarray, optional
+        Array of the image's shape to write the result into (and return). Integer arrays
+        (uint8, uint16) receive it rounded half to even and saturated to their range.
 
     Returns
     -------
     restored : ndarray
-        Same shape as ``image``, float32 or float64, not clipped (ringing and noise may
-        leave [0, 1]) and not shifted.
+        Same shape as ``image``, in the working dtype (or ``out``), in the image's units,
+        not clipped (ringing and noise may leave [0, 1]) and not shifted.
 
     Raises
     ------
@@ -238,26 +247,28 @@ def wiener(
     nsr_value = resolve_nsr(nsr, snr_db)
     check_choice("reg", reg, REGULARIZERS)
     workers = -1 if workers is None else workers
-    x, k, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers)
+    x, k, dt, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers, dtype=dtype)
     h, w = x.shape[:2]
-    gain = _gain(k, shape, nsr_value, reg, x.dtype, workers)
+    if out is not None:
+        out = prepare_output(out, x.shape, dt)
+    gain = _gain(k, shape, nsr_value, reg, dt, workers)
     (top, _), (left, _) = pad
-    padded = np.empty(shape, dtype=x.dtype) if boundary == "symmetric" else None
-    out = None
+    padded = np.empty(shape, dtype=dt) if boundary == "symmetric" else None
     for c in range(1 if x.ndim == 2 else x.shape[2]):
         channel = x if x.ndim == 2 else x[..., c]
         if padded is not None:
-            _fill_symmetric(padded, channel, pad)
+            _fill_symmetric(padded, channel, pad)  # converts integer samples on the way
             channel = padded
+        else:
+            channel = channel.astype(dt, copy=False)
         spectrum = sfft.rfft2(channel, workers=workers)
         if out is None:
             # A grayscale result can live in the padding buffer, free once transformed:
             # memory that is already mapped, instead of fresh pages.
             reuse = padded is not None and x.ndim == 2
-            out = padded.reshape(-1)[: h * w].reshape(h, w) if reuse else np.empty(x.shape, dtype=x.dtype)
+            out = padded.reshape(-1)[: h * w].reshape(h, w) if reuse else np.empty(x.shape, dtype=dt)
         np.multiply(spectrum, gain, out=spectrum)  # a real gain is cast per buffer, not copied
         restored = sfft.irfft2(spectrum, s=shape, workers=workers, overwrite_x=True)
         del spectrum
-        target = out if x.ndim == 2 else out[..., c]
-        target[...] = restored[top : top + h, left : left + w]
+        store(out if x.ndim == 2 else out[..., c], restored[top : top + h, left : left + w])
     return out

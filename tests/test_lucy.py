@@ -75,3 +75,11 @@ def test_negative_values_and_input_untouched():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         richardson_lucy(smooth_image((10, 10)), ASYM, **kwargs)
+
+
+def test_integer_samples_and_out():
+    x = (smooth_image((24, 30), seed=6) * 60000).astype(np.uint16)
+    out = np.empty_like(x)
+    richardson_lucy(x, ASYM, num_iter=5, dtype=np.float32, out=out)
+    expected = richardson_lucy(x.astype(np.float32), ASYM, num_iter=5)
+    assert np.abs(out.astype(np.int64) - np.clip(np.rint(expected), 0, 65535)).max() <= 1

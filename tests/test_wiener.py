@@ -220,3 +220,32 @@ def test_asymmetric_psf_uses_complex_gain_and_symmetric_real_gain_agrees():
     h = psf_to_otf(EVEN_ASYMMETRIC / EVEN_ASYMMETRIC.sum(), (40, 50), real=True)
     expected = np.conj(h) / (np.abs(h) ** 2 + 0.01)
     np.testing.assert_allclose(wiener_gain(EVEN_ASYMMETRIC / EVEN_ASYMMETRIC.sum(), (40, 50), 0.01), expected, atol=1e-12)
+
+
+def test_integer_samples_with_float32_work_dtype_and_integer_out():
+    """uint8 samples deblurred in float32 one channel at a time; uint8 out is rounded and saturated."""
+    x = (smooth_image((33, 40, 3), seed=11) * 255).astype(np.uint8)
+    k = motion_psf(7, 20)
+    reference = wiener(x.astype(np.float32), k, nsr=0.01)
+    got = wiener(x, k, nsr=0.01, dtype=np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, reference, atol=1e-3)
+    out = np.zeros_like(x)
+    assert wiener(x, k, nsr=0.001, dtype=np.float32, out=out) is out
+    expected = np.clip(np.rint(wiener(x.astype(np.float32), k, nsr=0.001)), 0, 255).astype(np.uint8)
+    assert np.abs(out.astype(int) - expected).max() <= 1  # float32 rounding at .5 boundaries
+    assert (out == 0).any() or (out == 255).any() or out.std() > 0
+
+
+def test_out_argument_errors_and_float_out():
+    x = smooth_image((20, 24))
+    k = motion_psf(5, 0)
+    buf = np.empty((20, 24), np.float64)
+    assert wiener(x, k, out=buf) is buf
+    np.testing.assert_allclose(buf, wiener(x, k), atol=1e-12)
+    with pytest.raises(InvalidParameterError, match=r"out must be an array of the image's shape \(20, 24\)"):
+        wiener(x, k, out=np.empty((20, 25)))
+    with pytest.raises(InvalidParameterError, match="writeable float or unsigned integer"):
+        wiener(x, k, out=np.empty((20, 24), np.int32))
+    with pytest.raises(InvalidParameterError, match="dtype must be float32 or float64"):
+        wiener(x, k, dtype=np.int16)
