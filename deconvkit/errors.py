@@ -13,6 +13,7 @@ __all__ = [
     "ImageWriteError",
     "ImageTooLargeError",
     "AdjointTestError",
+    "WeightsFileError",
 ]
 
 
@@ -38,3 +39,7 @@ class ImageTooLargeError(DeconvkitError, MemoryError):
 
 class AdjointTestError(DeconvkitError, AssertionError):
     """A dot-test found that an operator's adjoint does not match its forward map."""
+
+
+class WeightsFileError(DeconvkitError, OSError):
+    """A weights file could not be written, or read as a PyTorch ``state_dict``."""
