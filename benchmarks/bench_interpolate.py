@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from learned.interpolate import interpolate  # noqa: E402
+from learned.interpolation import interpolate  # noqa: E402
 
 TARGET_RATIO = 3.0  # NumPy / OpenCV (default threads), per mode
 TORCH_THREADS = 2

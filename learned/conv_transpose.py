@@ -63,7 +63,7 @@ from deconvkit._validation import as_float_array, check_choice
 from deconvkit.errors import InvalidParameterError
 from deconvkit.linop import LinearOperator
 from learned.conv import _check_groups, _conv2d, _conv_params, _prepare
-from learned.conv_matrix import _matrix, conv_matrix
+from learned.matrices import _matrix, conv_matrix
 from learned.shapes import _adjoint_output_padding, _conv_sizes, _ntuple, _transpose_sizes
 
 __all__ = ["conv_transpose2d", "conv_transpose1d", "ConvOperator", "TRANSPOSE_METHODS"]

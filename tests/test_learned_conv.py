@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from deconvkit.errors import InvalidParameterError
 from deconvkit.linop import dottest
 from learned.conv import conv1d, conv2d
-from learned.conv_matrix import DENSE_MAX_ENTRIES, conv_matrix
 from learned.conv_transpose import TRANSPOSE_METHODS, ConvOperator, conv_transpose1d, conv_transpose2d
+from learned.matrices import DENSE_MAX_ENTRIES, conv_matrix
 from learned.shapes import conv_output_size, conv_transpose_output_size
 
 N_CONFIGS = 320  # valid configurations compared with PyTorch (at least 300 asked)
@@ -551,13 +551,13 @@ def test_inputs_are_not_modified():
 def test_public_names():
     """The names other modules and users import (an API-surface check)."""
     import learned.conv
-    import learned.conv_matrix
     import learned.conv_transpose
+    import learned.matrices
     import learned.shapes
 
     assert set(learned.shapes.__all__) == {"conv_output_size", "conv_transpose_output_size"}
     assert set(learned.conv.__all__) == {"conv2d", "conv1d"}
-    assert set(learned.conv_matrix.__all__) == {"conv_matrix", "DENSE_MAX_ENTRIES"}
+    assert set(learned.matrices.__all__) == {"conv_matrix", "DENSE_MAX_ENTRIES"}
     assert set(learned.conv_transpose.__all__) == {
         "conv_transpose2d",
         "conv_transpose1d",

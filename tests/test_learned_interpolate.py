@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-import learned.interpolate as li
+import learned.interpolation as li
 from deconvkit.errors import InvalidParameterError
-from learned.interpolate import interpolate
+from learned.interpolation import interpolate
 
 TOL = {np.float32: 1e-6, np.float64: 1e-12}
 # Odd/even, non-square planes; N and C > 1 in the first two.

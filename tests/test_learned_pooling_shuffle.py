@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from deconvkit.errors import InvalidParameterError
-from learned.interpolate import interpolate
+from learned.interpolation import interpolate
 from learned.pooling import max_pool2d, max_unpool2d, pool_output_size, unpool_output_size
 from learned.shuffle import pixel_shuffle, pixel_unshuffle
 
