@@ -60,10 +60,9 @@ from typing import Any
 import numpy as np
 
 from deconvkit._validation import as_float_array, check_choice
-from deconvkit.errors import InvalidParameterError
 from deconvkit.linop import LinearOperator
 from learned.conv import _check_groups, _conv2d, _conv_params, _prepare
-from learned.matrices import _matrix, conv_matrix
+from learned.matrices import _layer_shapes, _matrix, conv_matrix
 from learned.shapes import _adjoint_output_padding, _conv_sizes, _ntuple, _transpose_sizes
 
 __all__ = ["conv_transpose2d", "conv_transpose1d", "ConvOperator", "TRANSPOSE_METHODS"]
@@ -579,38 +578,9 @@ class ConvOperator(LinearOperator):
     ) -> None:
         self.method = check_choice("method", method, TRANSPOSE_METHODS)
         self.groups = _check_groups(groups)
-        if np.ndim(weight) not in (2, 4):
-            raise InvalidParameterError(
-                f"weight must be 4-D (C_out, C_in/groups, kH, kW) or 2-D (kH, kW), got shape {np.shape(weight)}"
-            )
-        w = as_float_array(weight, name="weight", ndim=(2, 4))
-        try:
-            shape = tuple(int(s) for s in input_shape)
-        except (TypeError, ValueError) as exc:
-            raise InvalidParameterError(f"input_shape must be a tuple of ints, got {input_shape!r}") from exc
-        if w.ndim == 2:
-            if len(shape) != 2 or self.groups != 1:
-                raise InvalidParameterError(
-                    f"with a 2-D (kH, kW) kernel input_shape must be (H, W) and groups 1, got {input_shape!r}, "
-                    f"groups={groups}"
-                )
-            w = w[None, None]
-            batch_shape = (1, 1) + shape
-        elif len(shape) == 3:
-            batch_shape = (1,) + shape
-        elif len(shape) == 4:
-            batch_shape = shape
-        else:
-            raise InvalidParameterError(f"input_shape must be (C_in, H, W) or (N, C_in, H, W), got {input_shape!r}")
-        if min(batch_shape) < 1:
-            raise InvalidParameterError(f"input_shape must hold positive ints, got {input_shape!r}")
-        c_out, c_g = w.shape[:2]
-        if c_out % self.groups or c_g * self.groups != batch_shape[1]:
-            raise InvalidParameterError(
-                f"weight of shape {w.shape} with groups={self.groups} expects weight.shape[1]*groups = "
-                f"{c_g * self.groups} input channels (and groups dividing C_out = {c_out}), got input_shape "
-                f"{input_shape!r}"
-            )
+        w, batch_shape = _layer_shapes(weight, input_shape, self.groups, batched=True)
+        shape = tuple(int(s) for s in input_shape)  # the caller's layout: (H, W), (C, H, W) or (N, C, H, W)
+        c_out = w.shape[0]
         self.weight = w
         self.stride, self.padding, self.dilation = _conv_params(stride, padding, dilation)
         hw = batch_shape[2:]

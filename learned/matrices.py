@@ -79,6 +79,47 @@ def _matrix(
     return dense
 
 
+def _layer_shapes(
+    weight: Any, input_shape: Any, groups: int, *, batched: bool
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Check a layer's weight against the shape of its input; return ``(w, (N, C, H, W))``.
+
+    ``weight`` is ``(C_out, C_in/groups, kH, kW)``, or ``(kH, kW)`` for one channel with
+    ``input_shape`` ``(H, W)``. Otherwise ``input_shape`` is ``(C_in, H, W)``, or with
+    ``batched=True`` also ``(N, C_in, H, W)``; ``N`` is 1 when not given.
+    """
+    if np.ndim(weight) not in (2, 4):
+        raise InvalidParameterError(
+            f"weight must be 4-D (C_out, C_in/groups, kH, kW) or 2-D (kH, kW), got shape {np.shape(weight)}"
+        )
+    w = as_float_array(weight, name="weight", ndim=(2, 4))
+    accepted = "(C_in, H, W) or (N, C_in, H, W)" if batched else "(C_in, H, W) or (H, W)"
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"input_shape must be {accepted}, got {input_shape!r}") from exc
+    if w.ndim == 2:
+        if groups != 1:
+            raise InvalidParameterError(f"a 2-D kernel has one channel; groups must be 1, got {groups}")
+        if len(shape) == 3 and shape[0] == 1:
+            shape = shape[1:]
+        if len(shape) != 2:
+            raise InvalidParameterError(f"with a 2-D (kH, kW) kernel input_shape must be (H, W), got {input_shape!r}")
+        w = w[None, None]
+        shape = (1,) + shape
+    if len(shape) == 3:
+        shape = (1,) + shape
+    if len(shape) != 4 or (len(shape) == 4 and not batched and shape[0] != 1) or min(shape) < 1:
+        raise InvalidParameterError(f"input_shape must be {accepted}, got {input_shape!r} (sizes must be positive)")
+    c_out, c_g = w.shape[:2]
+    if c_out % groups or c_g * groups != shape[1]:
+        raise InvalidParameterError(
+            f"weight of shape {w.shape} with groups={groups} expects input_shape[0] = weight.shape[1]*groups = "
+            f"{c_g * groups} input channels (and groups dividing C_out = {c_out}), got input_shape {input_shape!r}"
+        )
+    return w, shape
+
+
 def conv_matrix(
     weight: Any,
     input_shape: Sequence[int],
@@ -149,32 +190,8 @@ def conv_matrix(
     if sparse is not None and not isinstance(sparse, bool):
         raise InvalidParameterError(f"sparse must be True, False or None, got {sparse!r}")
     groups = _check_groups(groups)
-    if np.ndim(weight) not in (2, 4):
-        raise InvalidParameterError(
-            f"weight must be 4-D (C_out, C_in/groups, kH, kW) or 2-D (kH, kW), got shape {np.shape(weight)}"
-        )
-    w = as_float_array(weight, name="weight", ndim=(2, 4))
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"input_shape must be (C_in, H, W) or (H, W), got {input_shape!r}") from exc
-    if w.ndim == 2:
-        if groups != 1:
-            raise InvalidParameterError(f"a 2-D kernel has one channel; groups must be 1, got {groups}")
-        if len(shape) == 3 and shape[0] == 1:
-            shape = shape[1:]
-        if len(shape) != 2:
-            raise InvalidParameterError(f"with a 2-D (kH, kW) kernel input_shape must be (H, W), got {input_shape!r}")
-        w = w[None, None]
-        shape = (1,) + shape
-    if len(shape) != 3 or min(shape) < 1:
-        raise InvalidParameterError(f"input_shape must be (C_in, H, W) of positive ints, got {input_shape!r}")
-    c_out, c_g = w.shape[:2]
-    if c_out % groups or c_g * groups != shape[0]:
-        raise InvalidParameterError(
-            f"weight of shape {w.shape} with groups={groups} expects input_shape[0] = weight.shape[1]*groups = "
-            f"{c_g * groups} channels (and groups dividing C_out = {c_out}), got input_shape {input_shape!r}"
-        )
+    w, batch_shape = _layer_shapes(weight, input_shape, groups, batched=False)
+    shape = batch_shape[1:]
     stride, padding, dilation = _conv_params(stride, padding, dilation)
     out_hw = _conv_sizes(shape[1:], w.shape[2:], stride, padding, dilation)
     return _matrix(w, shape, out_hw, stride, padding, dilation, groups, sparse)

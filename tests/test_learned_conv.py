@@ -519,11 +519,11 @@ X = np.zeros((1, 4, 6, 6))
         (lambda: conv_transpose1d(np.zeros((1, 4, 6)), np.zeros((4, 2, 3)), method="Scatter"), "got 'Scatter'"),
         (lambda: conv_matrix(np.zeros((3,)), (4, 4)), r"weight must be 4-D .* or 2-D \(kH, kW\), got shape \(3,\)"),
         (lambda: conv_matrix(np.zeros((3, 3)), (2, 4, 4)), r"input_shape must be \(H, W\), got \(2, 4, 4\)"),
-        (lambda: conv_matrix(np.zeros((2, 3, 3, 3)), (4, 5, 5)), r"expects input_shape\[0\] = .* = 3 channels.*got input_shape \(4, 5, 5\)"),
+        (lambda: conv_matrix(np.zeros((2, 3, 3, 3)), (4, 5, 5)), r"expects input_shape\[0\] = .* = 3 input channels.*got input_shape \(4, 5, 5\)"),
         (lambda: conv_matrix(np.zeros((3, 3)), (4, 4), sparse="yes"), "sparse must be True, False or None, got 'yes'"),
         (lambda: conv_matrix(np.zeros((3, 3)), (2, 2)), "kernel larger than the padded input"),
         (lambda: ConvOperator(np.zeros((2, 4, 3, 3)), (4, 6)), r"input_shape must be \(C_in, H, W\) or \(N, C_in, H, W\), got \(4, 6\)"),
-        (lambda: ConvOperator(np.zeros((2, 4, 3, 3)), (3, 6, 6)), r"expects weight.shape\[1\]\*groups = 4 input channels"),
+        (lambda: ConvOperator(np.zeros((2, 4, 3, 3)), (3, 6, 6)), r"expects input_shape\[0\] = weight.shape\[1\]\*groups = 4 input channels"),
         (lambda: ConvOperator(np.zeros((2, 4, 3, 3)), (4, 6, 6), method="inverse"), "got 'inverse'"),
     ],
 )

@@ -20,17 +20,9 @@ from PIL import Image
 from deconvkit.errors import InvalidParameterError
 from learned.kernels import bicubic_kernel, bilinear_kernel, keys_cubic, overlap_map, upsample_padding
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SIZES = [(5, 7), (6, 4), (1, 1), (2, 3)]  # odd/odd, even/even, a single pixel, tiny non-square
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second OpenMP thread only adds overhead (measured ~60 ms per conv
-    backward instead of 0.2 ms on a busy 2-core machine). Restored after the module."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _bridge(x: torch.Tensor, kernel: np.ndarray, s: int, edge: int) -> torch.Tensor:
@@ -207,6 +199,7 @@ def test_overlap_k4_s2_uniform_interior():
         ((1, 2), (2, 1), (3, 3), (0, 0), (1, 0)),
     ],
 )
+
 def test_overlap_map_equals_direct_count(k, s, n, p, op):
     got = overlap_map(k, s, input_size=n, padding=p, output_padding=op)
     np.testing.assert_array_equal(got, _torch_count(k, s, n, p, op))

@@ -28,17 +28,9 @@ from learned.modules import (
     transposed_conv_upsample,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SCALES = [2, 3, 4]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second OpenMP thread only adds overhead (measured ~60 ms per conv
-    backward instead of 0.2 ms on a busy 2-core machine). Restored after the module."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def rand(*shape, seed=0, dtype=torch.float64):
@@ -325,6 +317,7 @@ def test_gradcheck_unpooling_input():
     ],
     ids=["transposed", "resize-conv", "pixel-shuffle"],
 )
+
 def test_seeded_init_reproducible_and_seeds_differ(make):
     state = torch.random.get_rng_state()
     a, b, c = make(7), make(7), make(8)

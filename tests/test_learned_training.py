@@ -24,17 +24,9 @@ from learned.modules import (
 )
 from learned.training import fit_upsampler, load_weights, make_pairs, save_weights
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FAST = {"scale": 2, "patch_size": 16, "batch_size": 4, "lr": 1e-2, "progress": False}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second OpenMP thread only adds overhead (measured ~60 ms per conv
-    backward instead of 0.2 ms on a busy 2-core machine). Restored after the module."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +46,7 @@ def images():
     ],
     ids=["transposed", "pixel-shuffle", "resize-conv"],
 )
+
 def test_three_epochs_lower_the_loss(images, make):
     history = fit_upsampler(make(), images, epochs=3, **FAST)
     assert len(history) == 3
