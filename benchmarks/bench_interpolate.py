@@ -5,6 +5,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_interpolate.py [--repeats 5] [--out DIR] [--size 2048]
+                                                     [--pause 0] [--quick]
 
 A Markdown table goes to stdout, progress to stderr, and the same data to
 ``DIR/bench_interpolate.json`` (default ``benchmarks/results``).
@@ -34,37 +35,47 @@ Method
   difference (in the JSON and below the table).
 - Contention: CPU time used by other processes during the run is recorded (from
   ``/proc/stat``); above 5 % of the machine the output says the timings are contaminated.
+- ``--quick`` is a smoke test: a 256x256 image, 3 repeats; the targets are then not judged.
+- The timing, statistics, contention and metadata code is shared with the other benchmarks
+  (``benchmarks/_harness.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import gc
-import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(REPO))
+HERE = Path(__file__).resolve().parent
+for _path in (HERE.parent, HERE):  # the repository (run without installing) and _harness.py
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from _harness import (  # noqa: E402
+    add_common_args,
+    check_repeats,
+    contention_note,
+    contention_start,
+    finish_run,
+    fmt_commit,
+    fmt_ratio,
+    fmt_seconds,
+    log,
+    metadata,
+    ratio,
+    stats,
+    time_interleaved,
+    verdict,
+)
 
 from learned.interpolation import interpolate  # noqa: E402
 
 TARGET_RATIO = 3.0  # NumPy / OpenCV (default threads), per mode
 TORCH_THREADS = 2
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+QUICK_SIZE = 256  # --quick: image height and width
 
 
 def smooth_image(size: int, seed: int) -> np.ndarray:
@@ -81,114 +92,22 @@ def smooth_image(size: int, seed: int) -> np.ndarray:
     return np.clip((img - lo) / (hi - lo), 0, 1).astype(np.float32)[None]
 
 
-def bench(
-    cases: dict[str, Callable[[], object]], repeats: int, pause: float, warmup: int = 1
-) -> dict[str, list[float]]:
-    """Interleaved runs: ``warmup`` untimed rounds, then ``repeats`` timed rounds, one run of
-    each case per round, the order rotated every round, ``pause`` seconds before each run."""
-    names = list(cases)
-    runs: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(warmup + repeats):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            gc.collect()
-            time.sleep(pause)
-            t0 = time.perf_counter()
-            out = cases[name]()
-            dt = time.perf_counter() - t0
-            del out
-            if r >= warmup:
-                runs[name].append(dt)
-        log(f"round {r + 1}/{warmup + repeats} done")
-    return runs
-
-
-def stats(w: list[float]) -> dict:
-    return {
-        "median_s": statistics.median(w),
-        "min_s": min(w),
-        "max_s": max(w),
-        "runs_s": [round(t, 6) for t in w],
-    }
-
-
-def ratio(runs: dict[str, list[float]], num: str, den: str) -> dict:
-    a, b = runs[num], runs[den]
-    return {
-        "numerator": num,
-        "denominator": den,
-        "ratio_of_medians": statistics.median(a) / statistics.median(b),
-        "median_of_paired_ratios": statistics.median(x / y for x, y in zip(a, b)),
-    }
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all processes have used since boot (from /proc/stat), or None off Linux."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    except (OSError, ValueError, IndexError):
-        return None
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-def metadata(args: argparse.Namespace, threads: dict) -> dict:
+def case_metadata(args: argparse.Namespace, threads: dict) -> dict:
     import cv2
     import PIL
-    import scipy
     import torch
 
-    commit = dirty = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                                capture_output=True, text=True, timeout=10).stdout
-        dirty = bool(status.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": cpu_model,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
         "opencv": cv2.__version__,
         "torch": torch.__version__,
         "pillow": PIL.__version__,
-        "git_commit": commit,
-        "git_dirty_tracked_files": dirty,
         "repeats": args.repeats,
+        "quick": args.quick,
         "pause_before_run_s": args.pause,
-        "warmup_runs": 1,
         "image_shape_nchw": [1, 3, args.size, args.size],
         "dtype": "float32",
         "threads": threads,
-        "timer": "time.perf_counter (wall)",
-        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
-        "loadavg_start": list(os.getloadavg()),
     }
-
-
-def fmt_ms(t: float) -> str:
-    return f"{t * 1000:.0f} ms"
 
 
 def markdown(res: dict) -> str:
@@ -198,8 +117,7 @@ def markdown(res: dict) -> str:
         f"## bench_interpolate: 2x upscaling of a 3x{meta['image_shape_nchw'][2]}x{meta['image_shape_nchw'][3]} "
         f"float32 image, {meta['date_utc']}",
         "",
-        f"commit `{(meta['git_commit'] or 'unknown')[:12]}`{' (dirty)' if meta['git_dirty_tracked_files'] else ''}, "
-        f"Python {meta['python']}, NumPy {meta['numpy']}, OpenCV {meta['opencv']}, torch {meta['torch']}, "
+        f"{fmt_commit(meta)}, Python {meta['python']}, NumPy {meta['numpy']}, OpenCV {meta['opencv']}, torch {meta['torch']}, "
         f"{meta['cpu_count']} CPUs ({meta['cpu_model']}); median [min, max] of {meta['repeats']} interleaved runs "
         f"after 1 warm-up. Threads: NumPy path 1, OpenCV {th['opencv_default']} (and 1), torch {th['torch']}.",
         "",
@@ -216,39 +134,36 @@ def markdown(res: dict) -> str:
             (f"torch F.interpolate, {th['torch']} threads", f"torch_{mode}"),
         ):
             s = t[key]
-            lines.append(f"| {label} | {mode} | {fmt_ms(s['median_s'])} | {fmt_ms(s['min_s'])} | "
-                         f"{fmt_ms(s['max_s'])} | {s['median_s'] / base:.2f} |")
+            lines.append(f"| {label} | {mode} | {fmt_seconds(s['median_s'])} | {fmt_seconds(s['min_s'])} | "
+                         f"{fmt_seconds(s['max_s'])} | {s['median_s'] / base:.2f} |")
     lines += ["", "| ratio | value (paired) | target | verdict |", "|---|---:|---|---|"]
     for key, r in res["ratios"].items():
         target = f"<= {TARGET_RATIO:g}" if key in res["targets"] else "report"
-        verdict = ("met" if r["ratio_of_medians"] <= TARGET_RATIO else "**missed**") if key in res["targets"] else ""
-        lines.append(f"| {key} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | {target} | {verdict} |")
+        ok = None if meta.get("quick") else r["ratio_of_medians"] <= TARGET_RATIO
+        judged = verdict(ok) if key in res["targets"] else ""
+        lines.append(f"| {key} | {fmt_ratio(r)} | {target} | {judged} |")
     lines.append("")
     chk = res["check_max_abs_diff"]
     lines.append("Max |NumPy - other| on this image: " + ", ".join(f"{k} {v:.1e}" for k, v in chk.items()) + ".")
-    cont = meta.get("contention") or {}
-    if cont:
-        share = cont["other_processes_share_of_machine"]
-        lines.append(
-            f"Other processes used {cont['other_processes_cpu_s']:.1f} CPU-s during the run ({100 * share:.0f}% of "
-            f"the machine; load average {meta['loadavg_start'][0]:.2f} at start)"
-            + (": **timings are contaminated, rerun on an idle machine**." if share > 0.05 else ".")
-        )
+    note = contention_note(meta)
+    if note:
+        lines.append(note)
     lines.append(f"Total benchmark time: {res['elapsed_s']:.0f} s.")
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=5, help="timed runs per case after 1 warm-up (default 5, at least 5)")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="folder for bench_interpolate.json")
+    add_common_args(ap, "bench_interpolate.json", f"smoke test: a {QUICK_SIZE}x{QUICK_SIZE} image, 3 repeats, "
+                    "targets not judged")
     ap.add_argument("--size", type=int, default=2048, help="image height and width (default 2048)")
     ap.add_argument("--pause", type=float, default=0.0,
                     help="seconds of sleep before each run, to let the previous case's worker threads stop "
                          "spinning (default 0)")
     args = ap.parse_args(argv)
-    if args.repeats < 5:
-        ap.error("--repeats must be >= 5 (medians and spread of at least 5 runs)")
+    check_repeats(ap, args, minimum=5)
+    if args.quick:
+        args.size = QUICK_SIZE
     if args.size < 8:
         ap.error("--size must be >= 8")
     if args.pause < 0:
@@ -262,12 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import torch.nn.functional as F
 
-    start = time.perf_counter()
-    start_busy, start_own = machine_busy_seconds(), own_cpu_seconds()
+    start = contention_start()
     torch.set_num_threads(TORCH_THREADS)
     cv_threads = cv2.getNumThreads()
     threads = {"numpy": 1, "opencv_default": cv_threads, "torch": TORCH_THREADS}
-    res: dict = {"metadata": metadata(args, threads)}
+    res: dict = {"metadata": metadata(case_metadata(args, threads))}
 
     x = smooth_image(args.size, seed=2048)
     hwc = np.ascontiguousarray(x[0].transpose(1, 2, 0))
@@ -295,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         cases[f"opencv1_{mode}"] = cv_case(flag, 1)
         cases[f"torch_{mode}"] = lambda m=mode: F.interpolate(xt, scale_factor=2, mode=m)
     log(f"{len(cases)} cases x {args.repeats + 1} runs, image 1x3x{args.size}x{args.size} float32")
-    runs = bench(cases, args.repeats, args.pause)
+    runs = time_interleaved(cases, args.repeats, pause=args.pause, progress=True)
     cv2.setNumThreads(cv_threads)
     res["timings"] = {k: stats(v) for k, v in runs.items()}
     res["ratios"] = {}
@@ -307,21 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         res["ratios"][f"numpy_{mode} / opencv1_{mode} (one thread each)"] = ratio(runs, f"numpy_{mode}", f"opencv1_{mode}")
         res["ratios"][f"torch_{mode} / numpy_{mode}"] = ratio(runs, f"torch_{mode}", f"numpy_{mode}")
     res["check_max_abs_diff"] = check
-    res["elapsed_s"] = time.perf_counter() - start
-    end_busy = machine_busy_seconds()
-    if start_busy is not None and end_busy is not None:
-        other = max(0.0, (end_busy - start_busy) - (own_cpu_seconds() - start_own))
-        res["metadata"]["contention"] = {
-            "other_processes_cpu_s": other,
-            "other_processes_share_of_machine": other / (res["elapsed_s"] * (os.cpu_count() or 1)),
-            "loadavg_end": list(os.getloadavg()),
-        }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "bench_interpolate.json"
-    path.write_text(json.dumps(res, indent=2) + "\n")
-    print(markdown(res))
-    log(f"wrote {path} ({res['elapsed_s']:.0f} s)")
-    return 0
+    return finish_run(res, start, args.out / "bench_interpolate.json", markdown)
 
 
 if __name__ == "__main__":

@@ -31,17 +31,15 @@ Method
   fails the timing is not published.
 - Contention: the CPU time other processes used during the run is recorded; above 5 % of
   the machine the output says the timings are contaminated.
+- The timing, statistics, contention and metadata code is shared with the other benchmarks
+  (``benchmarks/_harness.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import gc
-import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -52,13 +50,31 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import scipy
 import scipy.fft as sfft
 import scipy.ndimage as ndi
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(REPO))
+HERE = Path(__file__).resolve().parent
+for _path in (HERE.parent, HERE):  # the repository (run without installing) and _harness.py
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from _harness import (  # noqa: E402
+    add_common_args,
+    check_repeats,
+    contention_note,
+    contention_start,
+    finish_run,
+    fmt_commit,
+    fmt_ratio,
+    fmt_seconds,
+    log,
+    metadata,
+    ratio,
+    stats,
+    time_interleaved,
+    verdict,
+    walls,
+)
 
 import restore  # noqa: E402
 from restore.boundary import symmetric_padding  # noqa: E402
@@ -77,10 +93,6 @@ TARGETS = {
     "cli_12mp_seconds_max": 1.2,
     "cli_24mp_peak_bytes_max": 1.5e9,  # 1.5 GB (decimal)
 }
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -115,77 +127,6 @@ def smooth_image(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return out
 
 
-def bench(
-    cases: dict[str, Callable[[], object]],
-    repeats: int,
-    warmup: int = 1,
-    setup: dict[str, Callable[[], None]] | None = None,
-) -> dict[str, list[dict]]:
-    """Run the cases interleaved: ``warmup`` untimed rounds, then ``repeats`` timed rounds,
-    one run of each case per round, the order rotated every round.
-
-    Each run records wall time and this process's CPU time (user, system; all threads) and
-    minor page faults: on VMs, system time from first-touch page faults can be a large part
-    of a run and explains much of the spread. ``setup[name]``, if given, runs untimed just
-    before each run of case ``name`` (to restore an array a case modifies in place)."""
-    names = list(cases)
-    setup = setup or {}
-    runs: dict[str, list[dict]] = {n: [] for n in names}
-    for r in range(warmup + repeats):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            gc.collect()
-            if name in setup:
-                setup[name]()
-            r0 = resource.getrusage(resource.RUSAGE_SELF)
-            t0 = time.perf_counter()
-            out = cases[name]()
-            dt = time.perf_counter() - t0
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
-            del out
-            if r >= warmup:
-                runs[name].append(
-                    {
-                        "wall": dt,
-                        "user": r1.ru_utime - r0.ru_utime,
-                        "sys": r1.ru_stime - r0.ru_stime,
-                        "minflt": r1.ru_minflt - r0.ru_minflt,
-                    }
-                )
-    return runs
-
-
-def walls(runs: list[dict]) -> list[float]:
-    return [r["wall"] for r in runs]
-
-
-def stats(runs: list[dict] | list[float]) -> dict:
-    """Median, min and max wall time (and median CPU user/sys time and page faults)."""
-    w = [r["wall"] if isinstance(r, dict) else r for r in runs]
-    out = {
-        "median_s": statistics.median(w),
-        "min_s": min(w),
-        "max_s": max(w),
-        "runs_s": [round(t, 6) for t in w],
-    }
-    if runs and isinstance(runs[0], dict):
-        out["cpu_user_median_s"] = statistics.median(r["user"] for r in runs)
-        out["cpu_sys_median_s"] = statistics.median(r["sys"] for r in runs)
-        out["minor_faults_median"] = int(statistics.median(r["minflt"] for r in runs))
-    return out
-
-
-def ratio(runs: dict[str, list[float]], num: str, den: str, den_factor: float = 1.0) -> dict:
-    """Ratio of medians, and the median of the per-round (paired) ratios."""
-    a, b = walls(runs[num]), walls(runs[den])
-    return {
-        "numerator": num,
-        "denominator": f"{den_factor:g} x {den}" if den_factor != 1 else den,
-        "ratio_of_medians": statistics.median(a) / (den_factor * statistics.median(b)),
-        "median_of_paired_ratios": statistics.median(x / (den_factor * y) for x, y in zip(a, b)),
-    }
-
-
 def roundtrip(x: np.ndarray) -> Callable[[], np.ndarray]:
     """The bare real-FFT round trip of ``x`` (same calls and flags as restore.wiener)."""
     shape = x.shape
@@ -196,51 +137,10 @@ def roundtrip(x: np.ndarray) -> Callable[[], np.ndarray]:
     return run
 
 
-def fmt_s(t: float | None) -> str:
-    if t is None:
-        return "n/a"
-    return f"{t * 1000:.0f} ms" if t < 1 else f"{t:.2f} s"
-
-
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("met" if ok else "**missed**")
-
-
 # --------------------------------------------------------------------------- metadata
 
 
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all processes have used since boot (user+nice+system+irq+softirq+steal
-    from /proc/stat), or None off Linux."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    except (OSError, ValueError, IndexError):
-        return None
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_seconds() -> float:
-    """CPU seconds used by this process and its waited-for children."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def contention(start_busy: float | None, start_own: float, elapsed: float) -> dict:
-    """How much CPU other processes used while the benchmark ran (noise indicator)."""
-    end_busy = machine_busy_seconds()
-    if start_busy is None or end_busy is None:
-        return {}
-    other = max(0.0, (end_busy - start_busy) - (own_cpu_seconds() - start_own))
-    cores = os.cpu_count() or 1
-    return {
-        "other_processes_cpu_s": other,
-        "other_processes_share_of_machine": other / (elapsed * cores),
-        "loadavg_end": list(os.getloadavg()),
-    }
-
-
-def metadata(args: argparse.Namespace) -> dict:
+def case_metadata(args: argparse.Namespace) -> dict:
     import skimage
 
     try:
@@ -249,53 +149,16 @@ def metadata(args: argparse.Namespace) -> dict:
         cv2_version = cv2.__version__
     except ImportError:  # pragma: no cover
         cv2_version = None
-    commit = dirty = None
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, timeout=10
-        ).stdout
-        dirty = bool(status.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        affinity = None
     return {
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": affinity,
-        "cpu_model": cpu_model,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
         "skimage": skimage.__version__,
         "opencv": cv2_version,
-        "git_commit": commit,
-        "git_dirty_tracked_files": dirty,
         "repeats": args.repeats,
-        "warmup_runs": 1,
         "quick": args.quick,
         "all": args.all,
         "sizes_mp": args.sizes,
         "fft_workers": WORKERS,
         "psf": f"restore.motion_psf({PSF_LENGTH}, {PSF_ANGLE})",
         "nsr": NSR,
-        "timer": "time.perf_counter (wall)",
-        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
     }
 
 
@@ -321,7 +184,7 @@ def bench_gray(mp: float, repeats: int, with_skimage: bool) -> dict:
     if with_skimage:
         cases["skimage_wiener"] = lambda: restoration.wiener(img, psf, NSR, reg=reg, clip=False)
     log(f"gray {mp:g} MP {w}x{h}, FFT grid {grid[1]}x{grid[0]}: {len(cases)} cases x {repeats + 1} runs")
-    runs = bench(cases, repeats)
+    runs = time_interleaved(cases, repeats, cpu=True)
     ratios = {
         "wiener_symmetric/roundtrip_padded": ratio(runs, "wiener_symmetric", "roundtrip_padded"),
         "wiener_wrap/roundtrip_unpadded": ratio(runs, "wiener_wrap", "roundtrip_unpadded"),
@@ -369,7 +232,7 @@ def bench_color(mp: float, repeats: int) -> dict:
         "roundtrip_padded_x3": three_roundtrips,
     }
     log(f"colour {mp:g} MP {w}x{h}x3: {len(cases)} cases x {repeats + 1} runs")
-    runs = bench(cases, repeats)
+    runs = time_interleaved(cases, repeats, cpu=True)
     return {
         "mp": mp,
         "shape_hwc": [h, w, 3],
@@ -475,7 +338,7 @@ def bench_breakdown(mp: float, repeats: int) -> dict:
     }
     setup = {names["mul"]: lambda: np.copyto(work, spectrum)}
     log(f"breakdown {mp:g} MP: {len(cases)} steps x {repeats + 1} runs")
-    runs = bench(cases, repeats, setup=setup)
+    runs = time_interleaved(cases, repeats, setup=setup, cpu=True)
     med = {key: statistics.median(walls(runs[label])) for key, label in names.items()}
     flt = {key: statistics.median(r["minflt"] for r in runs[label]) for key, label in names.items()}
     parts = {
@@ -621,7 +484,7 @@ def bench_dct(mp: float, repeats: int, verification: dict) -> dict:
         "wiener_symmetric_motion_psf": lambda: restore.wiener(img, motion, nsr=NSR, boundary="symmetric", workers=WORKERS),
     }
     log(f"DCT {mp:g} MP {w}x{h}: {len(cases)} cases x {repeats + 1} runs")
-    runs = bench(cases, repeats)
+    runs = time_interleaved(cases, repeats, cpu=True)
     a = dct_wiener(img, psf, NSR, workers=WORKERS)
     b = restore.wiener(img, psf, nsr=NSR, boundary="symmetric", workers=WORKERS)
     diff = np.abs(a.astype(np.float64) - b)
@@ -731,7 +594,7 @@ def bench_cli(mp: float, repeats: int, mem_mp: float | None) -> dict:
         image = read_image(src, dtype=np.float32)
         restored = restore.wiener(image, psf, boundary="symmetric", workers=cores)
         tmp_out = tmpd / "inproc.jpg"
-        steps = bench(
+        steps = time_interleaved(
             {
                 "read_image (JPEG decode + float32)": lambda: read_image(src, dtype=np.float32),
                 f"restore.wiener (3 channels, workers={cores})": lambda: restore.wiener(
@@ -740,6 +603,7 @@ def bench_cli(mp: float, repeats: int, mem_mp: float | None) -> dict:
                 "write_image (clip, uint8, JPEG encode, fsync)": lambda: write_image(tmp_out, restored, overwrite=True),
             },
             repeats,
+            cpu=True,
         )
         image = restored = None  # free before the memory measurement
         own_peak = [child_peak_rss(cmd) for _ in range(2)]
@@ -796,8 +660,7 @@ def markdown(res: dict) -> str:
     add(f"## bench_wiener: restore.wiener, {meta['date_utc']}")
     add("")
     add(
-        f"commit `{(meta['git_commit'] or 'unknown')[:12]}`{' (dirty)' if meta['git_dirty_tracked_files'] else ''}, "
-        f"Python {meta['python']}, NumPy {meta['numpy']}, SciPy {meta['scipy']}, scikit-image {meta['skimage']}, "
+        f"{fmt_commit(meta)}, Python {meta['python']}, NumPy {meta['numpy']}, SciPy {meta['scipy']}, scikit-image {meta['skimage']}, "
         f"{meta['cpu_count']} CPUs ({meta['cpu_model']}); float32, PSF {meta['psf']}, nsr={meta['nsr']}, "
         f"workers={meta['fft_workers']}; median [min, max] of {meta['repeats']} runs after 1 warm-up, "
         "compared cases interleaved."
@@ -811,8 +674,8 @@ def markdown(res: dict) -> str:
     def row(case: str, image: str, grid: str, s: dict) -> None:
         cpu = ""
         if "cpu_user_median_s" in s:
-            cpu = f"{fmt_s(s['cpu_user_median_s'])} / {fmt_s(s['cpu_sys_median_s'])}"
-        add(f"| {case} | {image} | {grid} | {fmt_s(s['median_s'])} | {fmt_s(s['min_s'])} | {fmt_s(s['max_s'])} | {cpu} |")
+            cpu = f"{fmt_seconds(s['cpu_user_median_s'])} / {fmt_seconds(s['cpu_sys_median_s'])}"
+        add(f"| {case} | {image} | {grid} | {fmt_seconds(s['median_s'])} | {fmt_seconds(s['min_s'])} | {fmt_seconds(s['max_s'])} | {cpu} |")
 
     for g in res["gray"]:
         h, w = g["shape_hw"]
@@ -861,28 +724,28 @@ def markdown(res: dict) -> str:
         img = f"{w}x{h} gray"
         r = g["ratios"]["wiener_symmetric/roundtrip_padded"]
         ok = r["ratio_of_medians"] <= TARGETS["wiener_over_roundtrip_max"]
-        add(f"| wiener symmetric / round trip (same grid) | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | <= 1.3 | {verdict(ok)} |")
+        add(f"| wiener symmetric / round trip (same grid) | {img} | {fmt_ratio(r)} | <= 1.3 | {verdict(ok)} |")
         r = g["ratios"]["wiener_wrap/roundtrip_unpadded"]
-        add(f"| wiener wrap / round trip (unpadded) | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | reference | |")
+        add(f"| wiener wrap / round trip (unpadded) | {img} | {fmt_ratio(r)} | reference | |")
         if "skimage_wiener/wiener_symmetric" in g["ratios"]:
             r = g["ratios"]["skimage_wiener/wiener_symmetric"]
             target_here = g["mp"] == 12
             ok = r["ratio_of_medians"] >= TARGETS["skimage_over_wiener_min"] if target_here else None
-            add(f"| skimage / wiener symmetric | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | {'>= 2.5' if target_here else '(>= 2.5 at 12 MP)'} | {verdict(ok)} |")
+            add(f"| skimage / wiener symmetric | {img} | {fmt_ratio(r)} | {'>= 2.5' if target_here else '(>= 2.5 at 12 MP)'} | {verdict(ok)} |")
             r = g["ratios"]["skimage_wiener/wiener_wrap"]
-            add(f"| skimage / wiener wrap (like for like) | {img} | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | reference | |")
+            add(f"| skimage / wiener wrap (like for like) | {img} | {fmt_ratio(r)} | reference | |")
     if res.get("color"):
         c = res["color"]
         h, w, _ = c["shape_hwc"]
         r = c["ratios"]["wiener_symmetric_rgb/roundtrip_padded_x3"]
         ok = r["ratio_of_medians"] <= TARGETS["wiener_over_roundtrip_max"]
-        add(f"| wiener RGB / 3 x round trip | {w}x{h}x3 | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | <= 1.3 (as gray) | {verdict(ok)} |")
+        add(f"| wiener RGB / 3 x round trip | {w}x{h}x3 | {fmt_ratio(r)} | <= 1.3 (as gray) | {verdict(ok)} |")
     if d and d.get("verified"):
         h, w = d["shape_hw"]
         for key, label in (("dct_wiener/wiener_symmetric_same_psf", "DCT / wiener symmetric, same PSF"),
                            ("dct_wiener/wiener_symmetric_motion_psf", f"DCT / wiener symmetric, {meta['psf']}")):
             r = d["ratios"][key]
-            add(f"| {label} | {w}x{h} gray | {r['ratio_of_medians']:.2f} ({r['median_of_paired_ratios']:.2f}) | report | |")
+            add(f"| {label} | {w}x{h} gray | {fmt_ratio(r)} | report | |")
     if cli:
         h, w, _ = cli["shape_hwc"]
         t = cli["wall"]["median_s"]
@@ -911,11 +774,11 @@ def markdown(res: dict) -> str:
         add("|---|---:|---:|---:|---:|---:|---:|")
         for k, st in bd["timings"].items():
             add(
-                f"| {k} | {fmt_s(st['median_s'])} | {fmt_s(st['min_s'])} | {fmt_s(st['max_s'])} | "
-                f"{fmt_s(st['cpu_user_median_s'])} / {fmt_s(st['cpu_sys_median_s'])} | {st['minor_faults_median']} | "
+                f"| {k} | {fmt_seconds(st['median_s'])} | {fmt_seconds(st['min_s'])} | {fmt_seconds(st['max_s'])} | "
+                f"{fmt_seconds(st['cpu_user_median_s'])} / {fmt_seconds(st['cpu_sys_median_s'])} | {st['minor_faults_median']} | "
                 f"{100 * st['median_s'] / total:.0f}% |"
             )
-        add(f"| sum of steps (copy subtracted, reference row left out) | {fmt_s(bd['sum_of_steps_s'])} | | | | "
+        add(f"| sum of steps (copy subtracted, reference row left out) | {fmt_seconds(bd['sum_of_steps_s'])} | | | | "
             f"{bd['sum_of_steps_minor_faults']:.0f} | {100 * bd['sum_of_steps_s'] / total:.0f}% |")
         add("")
         add(f"rfft2 + irfft2 are {100 * bd['fft_share_of_sum']:.0f}% of the sum of steps; the rest is the filter "
@@ -948,14 +811,8 @@ def markdown(res: dict) -> str:
                 add("")
                 add("The DCT path failed its check; no DCT timing is published.")
     add("")
-    cont = meta.get("contention") or {}
-    note = ""
-    if cont:
-        share = cont["other_processes_share_of_machine"]
-        note = (f" Other processes used {cont['other_processes_cpu_s']:.1f} CPU-s meanwhile "
-                f"({100 * share:.0f}% of the machine; load average {meta['loadavg_start'][0]:.2f} at start)"
-                + (": **timings are contaminated, rerun on an idle machine**." if share > 0.05 else "."))
-    add(f"Total benchmark time: {res['elapsed_s']:.0f} s.{note}")
+    note = contention_note(meta)
+    add(f"Total benchmark time: {res['elapsed_s']:.0f} s.{' ' + note if note else ''}")
     return "\n".join(lines)
 
 
@@ -965,9 +822,7 @@ def markdown(res: dict) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,12,24", help="gray image sizes in megapixels, comma-separated (default 1,12,24)")
-    ap.add_argument("--repeats", type=int, default=5, help="timed runs per case after 1 warm-up (default 5)")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="folder for bench_wiener.json")
-    ap.add_argument("--quick", action="store_true", help="smoke test: every section at 1 MP only, 3 repeats")
+    add_common_args(ap, "bench_wiener.json", "smoke test: every section at 1 MP only, 3 repeats")
     ap.add_argument("--all", action="store_true", help="also run scikit-image at sizes above 12 MP")
     args = ap.parse_args(argv)
     try:
@@ -976,10 +831,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error(f"--sizes must be numbers separated by commas, got {args.sizes!r}")
     if not args.sizes or any(s <= 0 for s in args.sizes):
         ap.error("--sizes must be positive")
+    check_repeats(ap, args, minimum=1)
     if args.quick:
-        args.sizes, args.repeats = [1], 3
-    if args.repeats < 1:
-        ap.error("--repeats must be >= 1")
+        args.sizes = [1]
     return args
 
 
@@ -987,10 +841,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if "torch" in sys.modules:  # pragma: no cover - guard: nothing here may import torch
         raise SystemExit("torch was imported; this benchmark must not load it")
-    start = time.perf_counter()
-    start_busy, start_own = machine_busy_seconds(), own_cpu_seconds()
-    res: dict = {"metadata": metadata(args), "targets": TARGETS}
-    res["metadata"]["loadavg_start"] = list(os.getloadavg())
+    start = contention_start()
+    res: dict = {"metadata": metadata(case_metadata(args)), "targets": TARGETS}
     main_mp = 1 if args.quick else 12
     res["gray"] = [bench_gray(mp, args.repeats, with_skimage=args.all or mp <= 12) for mp in args.sizes]
     res["color"] = bench_color(main_mp, args.repeats)
@@ -998,15 +850,8 @@ def main(argv: list[str] | None = None) -> int:
     res["dct_verification"] = dct_verify()
     res["dct"] = bench_dct(main_mp, args.repeats, res["dct_verification"])
     res["cli"] = bench_cli(main_mp, args.repeats, None if args.quick else 24)
-    res["elapsed_s"] = time.perf_counter() - start
-    res["metadata"]["contention"] = contention(start_busy, start_own, res["elapsed_s"])
     res["metadata"]["torch_imported"] = "torch" in sys.modules
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "bench_wiener.json"
-    path.write_text(json.dumps(res, indent=2) + "\n")
-    print(markdown(res))
-    log(f"wrote {path} ({res['elapsed_s']:.0f} s)")
-    return 0
+    return finish_run(res, start, args.out / "bench_wiener.json", markdown)
 
 
 if __name__ == "__main__":
