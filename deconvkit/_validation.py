@@ -23,6 +23,7 @@ from deconvkit.errors import InvalidParameterError
 __all__ = [
     "float_dtype",
     "check_array",
+    "to_array",
     "as_float_image",
     "as_float_array",
     "check_number",
@@ -49,16 +50,22 @@ def as_float_array(array: Any, *, name: str, ndim: Iterable[int], finite: bool =
     return arr.astype(float_dtype(arr.dtype), copy=False)
 
 
+def to_array(value: Any, *, name: str) -> np.ndarray:
+    """``numpy.asarray(value)``, or a clear error for ragged lists and other non-arrays."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"{name} must be an array of numbers, got a {type(value).__name__} that is not one ({exc})"
+        ) from exc
+
+
 def check_array(array: Any, *, name: str, ndim: Iterable[int], finite: bool = True) -> np.ndarray:
     """Check an array of real numbers (rank, non-empty, finite floats) without converting it."""
     ndims = tuple(ndim)
-    if isinstance(array, np.ndarray):
-        arr = array
-    else:
-        try:
-            arr = np.asarray(array)
-        except (TypeError, ValueError) as exc:
-            raise InvalidParameterError(f"{name} must be an array of numbers, got {type(array).__name__}") from exc
+    arr = to_array(array, name=name)
     if arr.dtype.kind not in "biuf":
         raise InvalidParameterError(
             f"{name} must hold real numbers (bool, integer or float), got dtype {arr.dtype}"

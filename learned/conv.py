@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from deconvkit._validation import as_float_array, check_number
+from deconvkit._validation import as_float_array, check_number, to_array
 from deconvkit.errors import InvalidParameterError
 from learned.shapes import _conv_sizes, _ntuple
 
@@ -61,6 +61,7 @@ def _prepare(
     dims = "(N, C_in, H, W)" if spatial == 2 else "(N, C_in, L)"
     kdims = "kH, kW" if spatial == 2 else "k"
     wdims = f"(C_in, C_out/groups, {kdims})" if transposed else f"(C_out, C_in/groups, {kdims})"
+    x, weight = to_array(x, name="x"), to_array(weight, name="weight")
     for name, arr, layout in (("x", x, dims), ("weight", weight, wdims)):
         nd = np.ndim(arr)
         if nd != spatial + 2:
@@ -100,8 +101,7 @@ def _prepare(
         b = as_float_array(bias, name="bias", ndim=(1,))
         if b.shape != (c_out,):
             raise InvalidParameterError(f"bias must have shape ({c_out},) (one per output channel), got {b.shape}")
-        dtype = np.result_type(dtype, b.dtype)
-        b = b.astype(dtype, copy=False)
+        b = b.astype(dtype, copy=False)  # the bias follows x and weight (a list bias stays float32)
     return x.astype(dtype, copy=False), weight.astype(dtype, copy=False), b
 
 
@@ -190,7 +190,7 @@ def conv2d(
     y : (N, C_out, H_out, W_out) ndarray
         ``H_out = floor((H + 2p − d(kH − 1) − 1)/s) + 1`` (see
         :func:`learned.conv_output_size`), likewise ``W_out``. float32 if ``x``, ``weight``
-        (and ``bias``) are float32, else float64.
+        are float32 (or float16), else float64; ``bias`` is cast to that dtype.
 
     Raises
     ------

@@ -389,7 +389,8 @@ def conv_transpose2d(
     -------
     y : (N, C_out, H_out, W_out) ndarray
         ``H_out = (H − 1)s − 2p + d(kH − 1) + output_padding + 1``, likewise ``W_out``.
-        float32 if ``x``, ``weight`` (and ``bias``) are float32, else float64.
+        float32 if ``x`` and ``weight`` are float32 (or float16), else float64; ``bias`` is
+        cast to that dtype.
 
     Raises
     ------
@@ -405,6 +406,10 @@ def conv_transpose2d(
 
     Notes
     -----
+    Keras: ``Conv2DTranspose`` stores kernels as ``(kH, kW, out, in)``
+    (``numpy.transpose(k, (3, 2, 0, 1))`` gives this layout), and its ``padding="same"``
+    places odd kernels one pixel off PyTorch's ``padding=(k - 1) // 2`` at stride 2.
+
     ``out[n, o, i·s + m·d − p, j·s + q·d − p] += x[n, c, i, j] · w[c, o', m, q]`` (module
     docstring). Equal to the gradient of ``conv2d`` with respect to its input, and to
     ``Cᵀ x`` with ``C = conv_matrix(weight, (C_out, H_out, W_out), ...)``. Composing
@@ -579,7 +584,7 @@ class ConvOperator(LinearOperator):
         self.method = check_choice("method", method, TRANSPOSE_METHODS)
         self.groups = _check_groups(groups)
         w, batch_shape = _layer_shapes(weight, input_shape, self.groups, batched=True)
-        shape = tuple(int(s) for s in input_shape)  # the caller's layout: (H, W), (C, H, W) or (N, C, H, W)
+        shape = tuple(int(s) for s in input_shape)  # checked above; the caller's layout: (H, W), (C, H, W) or (N, C, H, W)
         c_out = w.shape[0]
         self.weight = w
         self.stride, self.padding, self.dilation = _conv_params(stride, padding, dilation)

@@ -7,16 +7,17 @@ Conventions
   dtype in float64.
 - **Coordinates**: output pixel ``i`` samples the input at
 
-  - ``src = (i + 0.5) · scale - 0.5`` (half-pixel centres, ``align_corners=False``, the
-    default, as PyTorch, OpenCV and PIL), or
+  - ``src = (i + 0.5) · step - 0.5`` (half-pixel centres, ``align_corners=False``, the
+    default, as PyTorch, OpenCV and PIL; ``step`` is input pixels per output pixel, i.e.
+    ``1 / scale_factor`` in the conventions' ``(dst + 0.5) / scale - 0.5``), or
   - ``src = i · (in - 1) / (out - 1)`` (``align_corners=True``: the corner pixels' centres
     map onto each other; only for ``"bilinear"`` and ``"bicubic"``, as PyTorch).
 
-- **Scale**: with ``size``, ``scale = in / out``. With ``scale_factor`` ``s``, the output
-  size is ``floor(in · s)`` and the coordinates use ``scale = 1 / s``, not ``in / out``
+- **Step**: with ``size``, ``step = in / out``. With ``scale_factor`` ``s``, the output
+  size is ``floor(in · s)`` and the coordinates use ``step = 1 / s``, not ``in / out``
   (PyTorch with ``recompute_scale_factor=None`` or ``False``, OpenCV with ``fx, fy``).
   The two differ when ``in · s`` is not an integer: ``scale_factor=1.5`` on 7 pixels gives
-  10 pixels sampled with ``scale = 0.667``, ``size=10`` samples them with ``0.7``.
+  10 pixels sampled with ``step = 0.667``, ``size=10`` samples them with ``0.7``.
 - **Borders**: out-of-range taps read the nearest edge pixel (indices are clamped), as
   PyTorch and OpenCV; PIL instead drops them and renormalises the rest (see below).
 - **Precision**: coordinates and weights are computed in the working dtype with PyTorch's
@@ -106,7 +107,7 @@ from typing import Any
 
 import numpy as np
 
-from deconvkit._validation import as_float_array, check_choice, check_number
+from deconvkit._validation import as_float_array, check_choice, check_number, to_array
 from deconvkit.errors import InvalidParameterError
 
 __all__ = ["interpolate", "MODES"]
@@ -255,6 +256,7 @@ def interpolate(
 
 
 def _as_nchw(x: Any) -> np.ndarray:
+    x = to_array(x, name="x")
     shape = np.shape(x)
     if len(shape) != 4:
         hint = ""

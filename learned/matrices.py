@@ -79,6 +79,20 @@ def _matrix(
     return dense
 
 
+def _int_shape(input_shape: Any, accepted: str) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of ints; non-integers (4.7, True, "4") are errors, not truncated."""
+    try:
+        items = list(input_shape)
+    except TypeError as exc:
+        raise InvalidParameterError(f"input_shape must be {accepted}, got {input_shape!r}") from exc
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer, float, np.floating)) or (
+            not float(item).is_integer()
+        ):
+            raise InvalidParameterError(f"input_shape must be {accepted} of integers, got {input_shape!r}")
+    return tuple(int(item) for item in items)
+
+
 def _layer_shapes(
     weight: Any, input_shape: Any, groups: int, *, batched: bool
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -94,10 +108,7 @@ def _layer_shapes(
         )
     w = as_float_array(weight, name="weight", ndim=(2, 4))
     accepted = "(C_in, H, W) or (N, C_in, H, W)" if batched else "(C_in, H, W) or (H, W)"
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"input_shape must be {accepted}, got {input_shape!r}") from exc
+    shape = _int_shape(input_shape, accepted)
     if w.ndim == 2:
         if groups != 1:
             raise InvalidParameterError(f"a 2-D kernel has one channel; groups must be 1, got {groups}")

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from deconvkit._validation import as_float_array
+from deconvkit._validation import as_float_array, to_array
 from deconvkit.errors import InvalidParameterError
 
 __all__ = ["max_pool2d", "max_unpool2d", "pool_output_size", "unpool_output_size"]
@@ -63,6 +63,7 @@ def _window_args(kernel_size: Any, stride: Any, padding: Any) -> tuple[tuple[int
 
 
 def _check_nchw(x: Any, name: str) -> np.ndarray:
+    x = to_array(x, name=name)
     if np.ndim(x) != 4:
         raise InvalidParameterError(f"{name} must be a 4-D (N, C, H, W) array, got shape {np.shape(x)}")
     return as_float_array(x, name=name, ndim=(4,))

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from deconvkit._validation import as_float_array
+from deconvkit._validation import as_float_array, to_array
 from deconvkit.errors import InvalidParameterError
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
@@ -42,6 +42,7 @@ __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 def _check(x: Any, r: Any) -> tuple[np.ndarray, int]:
     if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)) or r < 1:
         raise InvalidParameterError(f"r (the upscale factor) must be a positive integer, got {r!r}")
+    x = to_array(x, name="x")
     if np.ndim(x) != 4:
         raise InvalidParameterError(f"x must be a 4-D (N, C, H, W) array, got shape {np.shape(x)}")
     return as_float_array(x, name="x", ndim=(4,), finite=False), int(r)

@@ -47,7 +47,8 @@ __all__ = ["fit_upsampler", "make_pairs", "save_weights", "load_weights"]
 def make_pairs(images: Sequence[Any], scale: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(low-res, high-res) float32 tensors ``(C, h, w)`` and ``(C, s h, s w)`` from images.
 
-    Each ``(H, W)`` or ``(H, W, C)`` image in [0, 1] is cropped to a multiple of ``scale``
+    Each ``(H, W)`` or ``(H, W, C)`` image in [0, 1] (uint8/uint16 samples are scaled by
+    255/65535 as on reading) is cropped to a multiple of ``scale``
     (bottom and right rows and columns dropped) and downsampled with antialiased bicubic
     interpolation (module docstring). All images must have the same number of channels.
     """
@@ -57,7 +58,14 @@ def make_pairs(images: Sequence[Any], scale: int) -> list[tuple[torch.Tensor, to
     pairs = []
     n_channels = None
     for i, image in enumerate(images):
-        arr = as_float_image(image, name=f"images[{i}]")
+        raw = np.asarray(image) if isinstance(image, np.ndarray) else image
+        if isinstance(raw, np.ndarray) and raw.dtype in (np.uint8, np.uint16):  # samples: as deconvkit.io reads them
+            raw = raw / float(np.iinfo(raw.dtype).max)
+        elif isinstance(raw, np.ndarray) and raw.dtype.kind in "biu":
+            raise InvalidParameterError(
+                f"images[{i}]: {raw.dtype} samples are ambiguous; pass floats in [0, 1] (or uint8/uint16)"
+            )
+        arr = as_float_image(raw, name=f"images[{i}]")
         arr = arr[:, :, None] if arr.ndim == 2 else arr
         h, w, c = arr.shape
         if n_channels is None:

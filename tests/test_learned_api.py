@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import learned
+from deconvkit.errors import InvalidParameterError
 
 
 def test_every_public_name_resolves():
@@ -31,3 +33,17 @@ def test_contract_names_from_the_issue():
         "ResizeConvUpsampler", "PixelShuffleUpsampler", "UnpoolingUpsampler",
     }
     assert expected <= set(learned.__all__)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: learned.conv2d([[[[1.0, 2.0], [1.0]]]], np.ones((1, 1, 1, 1))),
+        lambda: learned.interpolate([[[[1.0, 2.0], [1.0]]]], size=3),
+        lambda: learned.max_pool2d([[[[1.0, 2.0], [1.0]]]], 2),
+        lambda: learned.pixel_shuffle([[[[1.0, 2.0], [1.0]]]], 1),
+    ],
+)
+def test_ragged_lists_get_a_clear_error(call):
+    with pytest.raises(InvalidParameterError, match="must be an array of numbers"):
+        call()

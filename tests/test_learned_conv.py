@@ -566,3 +566,17 @@ def test_public_names():
     }
     assert TRANSPOSE_METHODS[0] == "subpixel"
     assert set(TRANSPOSE_METHODS) == {"subpixel", "scatter", "zero_insertion", "matrix"}
+
+
+@pytest.mark.parametrize("bad", [(4.7, 4), (True, 4), ("4", 4)])
+def test_non_integer_input_shape_is_refused_not_truncated(bad):
+    with pytest.raises(InvalidParameterError, match="input_shape must be"):
+        conv_matrix(np.ones((3, 3)), bad)
+    with pytest.raises(InvalidParameterError, match="input_shape must be"):
+        ConvOperator(np.ones((3, 3)), bad)
+
+
+def test_list_bias_does_not_promote_float32():
+    x = np.ones((1, 2, 5, 5), np.float32)
+    assert conv2d(x, np.ones((3, 2, 3, 3), np.float32), [0.0, 1.0, 2.0]).dtype == np.float32
+    assert conv_transpose2d(x, np.ones((2, 3, 3, 3), np.float32), [0.0, 1.0, 2.0]).dtype == np.float32

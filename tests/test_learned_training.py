@@ -6,8 +6,6 @@ so an epoch is 4 steps of 4 patches and every test runs in well under a second.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -73,6 +71,15 @@ def test_same_rng_same_history_and_weights(images):
     assert other != h1
 
 
+@pytest.mark.parametrize(("dtype", "top"), [(np.uint8, 255), (np.uint16, 65535)])
+def test_integer_images_are_scaled_to_unit_range(dtype, top):
+    ramp = (np.linspace(0, 1, 64).reshape(8, 8) * top).astype(dtype)
+    lr, hr = make_pairs([ramp], 2)[0]
+    np.testing.assert_allclose(hr[0].numpy(), ramp / top, atol=1e-7)
+    with pytest.raises(InvalidParameterError, match="int32 samples are ambiguous"):
+        make_pairs([ramp.astype(np.int32)], 2)
+
+
 def test_training_mode_is_restored(images):
     model = TransposedConvUpsampler(2, 1).eval()
     fit_upsampler(model, images, epochs=1, **FAST)
@@ -80,15 +87,11 @@ def test_training_mode_is_restored(images):
 
 
 def test_time_budget_stops_early(images):
+    """100 000 epochs would take hours: returning at all proves the budget stopped it."""
     model = TransposedConvUpsampler(2, 1, init="random", rng=0)
-    start = time.perf_counter()
     history = fit_upsampler(model, images, epochs=100_000, time_budget=0.5, **FAST)
-    elapsed = time.perf_counter() - start
-    assert 0.5 <= elapsed < 3.0
     assert 1 <= len(history) < 100_000
-    start = time.perf_counter()
-    fit_upsampler(TransposedConvUpsampler(2, 1), images, time_budget=0.3, **FAST)  # no epochs at all
-    assert time.perf_counter() - start < 3.0
+    assert len(fit_upsampler(TransposedConvUpsampler(2, 1), images, time_budget=0.3, **FAST)) >= 1  # no epochs
 
 
 def test_progress_bar_goes_to_stderr(images, capsys):
