@@ -25,10 +25,11 @@ from typing import Any
 
 from learned.conv import conv1d, conv2d
 from learned.conv_transpose import TRANSPOSE_METHODS, ConvOperator, conv_transpose1d, conv_transpose2d
+from learned.interpolation import MODES as INTERPOLATION_MODES
 from learned.interpolation import interpolate
 from learned.kernels import bicubic_kernel, bilinear_kernel, keys_cubic, overlap_map, upsample_padding
 from learned.matrices import conv_matrix
-from learned.pooling import max_pool2d, max_unpool2d
+from learned.pooling import max_pool2d, max_unpool2d, pool_output_size, unpool_output_size
 from learned.shapes import conv_output_size, conv_transpose_output_size
 from learned.shuffle import pixel_shuffle, pixel_unshuffle
 
@@ -38,6 +39,12 @@ _TORCH_NAMES = {
     "ResizeConvUpsampler": "learned.modules",
     "PixelShuffleUpsampler": "learned.modules",
     "UnpoolingUpsampler": "learned.modules",
+    "transposed_conv_upsample": "learned.modules",
+    "resize_conv_upsample": "learned.modules",
+    "pixel_shuffle_upsample": "learned.modules",
+    "icnr_weight": "learned.modules",
+    "pool_indices": "learned.modules",
+    "torch_generator": "learned.modules",
     "fit_upsampler": "learned.training",
     "save_weights": "learned.training",
     "load_weights": "learned.training",
@@ -45,6 +52,7 @@ _TORCH_NAMES = {
 
 __all__ = [
     "ConvOperator",
+    "INTERPOLATION_MODES",
     "TRANSPOSE_METHODS",
     "bicubic_kernel",
     "bilinear_kernel",
@@ -62,6 +70,8 @@ __all__ = [
     "overlap_map",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "pool_output_size",
+    "unpool_output_size",
     "upsample_padding",
     *_TORCH_NAMES,
 ]
