@@ -16,6 +16,7 @@ from deconvkit import __version__
 from deconvkit.cli.blur import blur_command
 from deconvkit.cli.deblur import deblur_command
 from deconvkit.cli.demo import demo_command
+from deconvkit.cli.experiments import experiments_group
 from deconvkit.cli.psf import psf_command
 
 __all__ = ["main"]
@@ -104,3 +105,4 @@ main.add_command(deblur_command)
 main.add_command(blur_command)
 main.add_command(psf_command)
 main.add_command(demo_command)
+main.add_command(experiments_group)

@@ -1,0 +1,103 @@
+"""Experiments that put the two meanings of "deconvolution" side by side.
+
+Each experiment is one module with a docstring stating its question, a frozen ``Config``
+dataclass (``seed`` and ``quick`` plus its own settings) and ``run(config, out_dir) ->
+dict``, which writes ``metrics.json``, tables and figures into ``out_dir`` (see
+:mod:`experiments._report`). :func:`run` runs several into a report folder, each into a
+temporary folder that is renamed only when the experiment has finished, so an interrupted
+run never leaves a half-written result that looks complete.
+
+``python -m experiments`` and ``deconvkit experiments`` are the command lines.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from deconvkit.errors import DeconvkitError, InvalidParameterError
+
+__all__ = ["EXPERIMENTS", "names", "describe", "run", "ExperimentOutputError"]
+
+#: name -> module
+EXPERIMENTS = {"arithmetic": "experiments.arithmetic"}
+
+
+class ExperimentOutputError(DeconvkitError, OSError):
+    """The output folder exists and is not empty (pass ``overwrite=True``) or is not writable."""
+
+
+def names() -> list[str]:
+    """Names of the experiments, in report order."""
+    return list(EXPERIMENTS)
+
+
+def _module(name: str) -> Any:
+    if name not in EXPERIMENTS:
+        raise InvalidParameterError(f"unknown experiment {name!r}; available: {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def describe(name: str) -> str:
+    """The first line of an experiment's docstring: its question."""
+    return (_module(name).__doc__ or name).strip().splitlines()[0]
+
+
+def run(
+    selected: list[str], out_dir: str | Path, *, seed: int = 0, quick: bool = False, overwrite: bool = False
+) -> dict[str, dict]:
+    """Run experiments into ``out_dir/<name>/``; return each one's results.
+
+    Parameters
+    ----------
+    selected : list of str
+        Experiment names (see :func:`names`).
+    out_dir : str or pathlib.Path
+        Report folder, created if missing.
+    seed : int, optional
+        The one seed every random draw of every experiment derives from.
+    quick : bool, optional
+        Small sizes and few repeats (seconds instead of minutes), for tests.
+    overwrite : bool, optional
+        Replace existing results; without it an existing non-empty result folder is an error.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown experiment name (checked before anything runs).
+    ExperimentOutputError
+        A result folder exists and ``overwrite`` is False, or the folder cannot be written.
+    """
+    modules = {name: _module(name) for name in selected}
+    root = Path(out_dir)
+    for name in modules:
+        target = root / name
+        if target.exists() and any(target.iterdir()) and not overwrite:
+            raise ExperimentOutputError(f"{str(target)!r} exists and is not empty; pass overwrite=True (--overwrite)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExperimentOutputError(f"cannot create the output folder {str(root)!r}: {exc}") from exc
+    summaries = {}
+    for name, module in modules.items():
+        partial = root / f".{name}.partial-{uuid.uuid4().hex[:8]}"
+        try:
+            partial.mkdir()
+        except OSError as exc:
+            raise ExperimentOutputError(f"cannot write into {str(root)!r}: {exc}") from exc
+        try:
+            start = time.perf_counter()
+            config = module.Config(seed=seed, quick=quick)
+            summaries[name] = module.run(config, partial, started=start)
+            target = root / name
+            if target.exists():
+                shutil.rmtree(target)
+            partial.rename(target)
+        finally:
+            if partial.exists():
+                shutil.rmtree(partial, ignore_errors=True)
+    return summaries
