@@ -88,9 +88,8 @@ def write_metrics(
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text.replace("|", "\\|")  # a literal | would split the Markdown cell
 
 
 def markdown_table(rows: Sequence[dict]) -> str:
