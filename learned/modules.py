@@ -36,7 +36,7 @@ from torch import nn
 
 from deconvkit._validation import check_choice, check_number
 from deconvkit.errors import InvalidParameterError
-from learned.kernels import bicubic_kernel, bilinear_kernel, upsample_padding
+from learned.kernels import _check_scale, bicubic_kernel, bilinear_kernel, upsample_padding
 
 __all__ = [
     "torch_generator",
@@ -81,10 +81,6 @@ def torch_generator(rng: Any = None) -> torch.Generator:
             f"or None, got {rng!r}"
         )
     return g
-
-
-def _check_scale(scale: Any) -> int:
-    return check_number("scale", scale, low=1, integer=True)
 
 
 def _check_channels(channels: Any) -> int:
