@@ -1,9 +1,13 @@
 """Experiments that put the two meanings of "deconvolution" side by side.
 
-Each experiment is one module with a docstring stating its question, a frozen ``Config``
-dataclass (``seed`` and ``quick`` plus its own settings) and ``run(config, out_dir) ->
-dict``, which writes ``metrics.json``, tables and figures into ``out_dir`` (see
-:mod:`experiments._report`). :func:`run` runs several into a report folder, each into a
+Each experiment is one module with a docstring whose first line states its question, a
+frozen ``Config`` dataclass (``seed`` and ``quick`` plus its own settings) and
+``run(config, out_dir, *, started=None) -> dict``, which writes ``metrics.json``, tables
+and figures into ``out_dir`` (see :mod:`experiments._report`). The results it returns (and
+stores in ``metrics.json``) hold ``"figures"``, a list of ``{"stem", "caption"}``, and
+``"findings"``, sentences that state what the numbers mean, computed from them; the report
+(:mod:`experiments.report`) is built from these files alone. All experiments use the same
+images (:mod:`experiments._images`). :func:`run` runs several into a report folder, each into a
 temporary folder that is renamed only when the experiment has finished, so an interrupted
 run never leaves a half-written result that looks complete.
 
@@ -13,6 +17,7 @@ run never leaves a half-written result that looks complete.
 from __future__ import annotations
 
 import importlib
+import logging
 import shutil
 import time
 import uuid
@@ -21,10 +26,17 @@ from typing import Any
 
 from deconvkit.errors import DeconvkitError, InvalidParameterError
 
-__all__ = ["EXPERIMENTS", "names", "describe", "run", "ExperimentOutputError"]
+__all__ = ["EXPERIMENTS", "names", "describe", "run", "demo", "ExperimentOutputError"]
+
+log = logging.getLogger(__name__)
 
 #: name -> module
-EXPERIMENTS = {"arithmetic": "experiments.arithmetic"}
+EXPERIMENTS = {
+    "two-meanings": "experiments.two_meanings",
+    "wiener-tuning": "experiments.wiener_tuning",
+    "upsampling": "experiments.upsampling",
+    "arithmetic": "experiments.arithmetic",
+}
 
 
 class ExperimentOutputError(DeconvkitError, OSError):
@@ -91,8 +103,10 @@ def run(
             raise ExperimentOutputError(f"cannot write into {str(root)!r}: {exc}") from exc
         try:
             start = time.perf_counter()
+            log.info("%s: running%s", name, " (quick)" if quick else "")
             config = module.Config(seed=seed, quick=quick)
             summaries[name] = module.run(config, partial, started=start)
+            log.info("%s: done in %.1f s", name, time.perf_counter() - start)
             target = root / name
             if target.exists():
                 shutil.rmtree(target)
@@ -101,3 +115,30 @@ def run(
             if partial.exists():
                 shutil.rmtree(partial, ignore_errors=True)
     return summaries
+
+
+def demo(out_dir: str | Path, *, seed: int = 0, quick: bool = False, overwrite: bool = False) -> list[Path]:
+    """Run every experiment into ``out_dir`` and build the report; return its two pages.
+
+    The main job (``deconvkit demo``). An existing non-empty ``out_dir`` is refused unless
+    ``overwrite``; with it, the old report pages are removed *first*, so a run that is
+    interrupted never leaves an old ``index.html`` presenting new and old results as one
+    complete report. Files the report does not own are left alone.
+
+    Raises
+    ------
+    ExperimentOutputError
+        ``out_dir`` is not empty and ``overwrite`` is False, or it cannot be written.
+    """
+    from experiments.report import REPORT_FILES, build_report
+
+    root = Path(out_dir)
+    if root.exists() and not root.is_dir():
+        raise ExperimentOutputError(f"{str(root)!r} exists and is not a folder")
+    if root.is_dir() and any(root.iterdir()):
+        if not overwrite:
+            raise ExperimentOutputError(f"{str(root)!r} exists and is not empty; pass overwrite=True (--overwrite)")
+        for page in REPORT_FILES:
+            (root / page).unlink(missing_ok=True)
+    run(names(), root, seed=seed, quick=quick, overwrite=overwrite)
+    return build_report(root)

@@ -25,7 +25,7 @@ from typing import Any
 
 from deconvkit.io import write_bytes_atomic
 
-__all__ = ["metadata", "write_metrics", "markdown_table", "csv_table", "save_figure", "FIGURE_DPI"]
+__all__ = ["metadata", "write_metrics", "markdown_table", "csv_table", "save_figure", "new_figure", "show_image", "FIGURE_DPI"]
 
 FIGURE_DPI = 120
 
@@ -133,3 +133,11 @@ def new_figure(width: float, height: float):
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def show_image(ax: Any, image: Any, title: str, *, vmin: float = 0.0, vmax: float = 1.0, cmap: str = "gray") -> Any:
+    """Draw a 2-D image panel: nearest-neighbour pixels, a shared ``vmin``/``vmax``, axes off."""
+    shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.set_axis_off()
+    return shown

@@ -95,10 +95,14 @@ def test_interrupted_run_leaves_no_result(tmp_path, monkeypatch):
 def test_cli_list_run_and_errors(tmp_path):
     runner = CliRunner()
     listed = runner.invoke(main, ["experiments", "list"])
-    assert listed.exit_code == 0 and listed.output.startswith("arithmetic: Arithmetic")
+    assert listed.exit_code == 0
+    assert listed.output.splitlines() == [f"{name}: {experiments.describe(name)}" for name in experiments.names()]
+    assert "arithmetic: Arithmetic: what sizes" in listed.output
     ok = runner.invoke(main, ["experiments", "run", "arithmetic", "--out", str(tmp_path), "--quick"])
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "arithmetic" / "metrics.json").exists()
+    assert ok.stdout == f"report: {tmp_path / 'index.html'}\n"  # the pages cover the experiments present
+    assert "Not run" not in (tmp_path / "index.html").read_text() and "## 1. Arithmetic" in (tmp_path / "README.md").read_text()
     again = runner.invoke(main, ["experiments", "run", "arithmetic", "--out", str(tmp_path), "--quick"])
     assert again.exit_code == 2 and "--overwrite" in again.output
     unknown = runner.invoke(main, ["experiments", "run", "nope", "--out", str(tmp_path)])

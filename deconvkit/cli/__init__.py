@@ -23,7 +23,7 @@ __all__ = ["main"]
 
 #: Loggers of the project's packages; the command line configures these, not the root
 #: logger (whose DEBUG level would also switch on every library's debug output).
-LOGGERS = ("deconvkit", "restore")
+LOGGERS = ("deconvkit", "restore", "learned", "data", "experiments")
 
 
 class _StderrHandler(logging.Handler):
@@ -64,15 +64,15 @@ def log_level(verbose: int, quiet: int) -> int:
     return max(logging.DEBUG, min(logging.WARNING + 10 * (quiet - verbose), logging.CRITICAL))
 
 
-def configure_logging(level: int) -> None:
-    """Send the project's log records at ``level`` and above to stderr, as "deconvkit: ...".
+def configure_logging(level: int, *, loggers: tuple[str, ...] = LOGGERS) -> None:
+    """Send the log records of ``loggers`` at ``level`` and above to stderr, as "deconvkit: ...".
 
     Replaces the handler a previous call installed. Also the initializer of the worker
     processes of a batch, so they log like the parent.
     """
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("deconvkit: %(message)s"))
-    for name in LOGGERS:
+    for name in loggers:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
             logger.removeHandler(old)

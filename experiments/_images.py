@@ -1,0 +1,81 @@
+"""The images every experiment uses, and how they are scored.
+
+All experiments run on the same bundled images (:mod:`data`), as grayscale float64 in
+[0, 1], cropped around the centre to one non-square size so that tables line up across
+experiments: two natural photos (``camera``: grass texture and edges; ``astronaut`` in
+luminance: skin, fabric, a text patch), a regular texture (``brick``) and a generated chart
+(``text_chart``: text at decreasing sizes). Quick mode uses smaller crops of the same
+images. Both sizes are divisible by 8, so downsampling by 2 and 4 is exact.
+
+Scores are PSNR and SSIM (scikit-image) with ``data_range=1``, measured on the estimate
+clipped to [0, 1] -- what a viewer of the saved image sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["IMAGES", "image_shape", "test_images", "trim", "psnr", "ssim"]
+
+#: names of the bundled samples the experiments use, in table order
+IMAGES = ("camera", "astronaut", "brick", "text_chart")
+
+_FULL = (256, 320)
+_QUICK = (96, 128)
+
+
+def image_shape(quick: bool) -> tuple[int, int]:
+    """(rows, columns) of the crops: 256×320, or 96×128 in quick mode."""
+    return _QUICK if quick else _FULL
+
+
+def _centre_crop(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    rows, cols = shape
+    top = (image.shape[0] - rows) // 2
+    left = (image.shape[1] - cols) // 2
+    return np.ascontiguousarray(image[top : top + rows, left : left + cols])
+
+
+def test_images(quick: bool, names: tuple[str, ...] = IMAGES, *, margin: int = 0) -> dict[str, np.ndarray]:
+    """The experiments' images: name -> float64 gray crop in [0, 1].
+
+    The crops are :func:`image_shape` plus ``margin`` pixels of the real scene on every
+    side: blur such a crop, then remove the margin with :func:`trim`, and the blurred image
+    has realistic borders (scene content blurred in from outside the frame), not the
+    circular or mirrored borders a deblurring method may assume. A generated chart smaller
+    than that is extended with its edge values (the chart's paper continues).
+    """
+    import data
+
+    rows, cols = image_shape(quick)
+    shape = (rows + 2 * margin, cols + 2 * margin)
+    images = {}
+    for name in names:
+        image = data.load(name, dtype=np.float64, gray=True)
+        short = [max(0, -(-(want - have) // 2)) for want, have in zip(shape, image.shape)]
+        if any(short):  # a generated chart smaller than the crop: its paper continues (edge values)
+            image = np.pad(image, [(short[0], short[0]), (short[1], short[1])], mode="edge")
+        images[name] = _centre_crop(image, shape)
+    return images
+
+
+def trim(image: np.ndarray, margin: int) -> np.ndarray:
+    """``image`` without ``margin`` pixels on every side (undoes ``test_images(margin=)``)."""
+    return image[margin : image.shape[0] - margin, margin : image.shape[1] - margin] if margin else image
+
+
+test_images.__test__ = False  # not a pytest test despite its name
+
+
+def psnr(truth: np.ndarray, estimate: np.ndarray) -> float:
+    """PSNR in dB of ``estimate`` clipped to [0, 1] against ``truth`` (data range 1)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    return float(peak_signal_noise_ratio(truth, np.clip(estimate, 0.0, 1.0), data_range=1.0))
+
+
+def ssim(truth: np.ndarray, estimate: np.ndarray) -> float:
+    """SSIM (scikit-image defaults, 7×7 window) of ``estimate`` clipped to [0, 1]; 2-D images."""
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(truth, np.clip(estimate, 0.0, 1.0), data_range=1.0))
