@@ -113,7 +113,14 @@ def csv_table(rows: Sequence[dict]) -> str:
 
 
 def save_figure(fig: Any, stem: Path, *, dpi: int = FIGURE_DPI) -> list[Path]:
-    """Save a matplotlib figure as ``stem.png`` and ``stem.pdf``; return the paths."""
+    """Save a matplotlib figure as ``stem.png`` and ``stem.pdf``; return the paths.
+
+    The layout (constrained, if the figure has it) is computed once and then frozen, so both
+    formats share it and it is not recomputed for each (that cost more than the drawing).
+    """
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
     paths = []
     for fmt in ("png", "pdf"):
         buffer = io.BytesIO()

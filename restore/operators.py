@@ -86,11 +86,11 @@ class BlurOperator(LinearOperator):
         self._pad = ((kh - 1 - kh // 2, kh // 2), (kw - 1 - kw // 2, kw // 2))
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        from scipy.signal import fftconvolve  # lazy: scipy.signal pulls in scipy.stats (~1 s)
-
         x = x.astype(self.dtype, copy=False)
         if self.boundary == "wrap":
             return sfft.irfft2(sfft.rfft2(x) * self._otf, s=self.in_shape).astype(self.dtype, copy=False)
+        from scipy.signal import fftconvolve  # lazy: scipy.signal pulls in scipy.stats (~1 s)
+
         if self.boundary != "valid":
             x = np.pad(x, self._pad, mode=_NP_PAD_MODE[self.boundary])
         return fftconvolve(x, self.psf, mode="valid").astype(self.dtype, copy=False)
