@@ -56,8 +56,9 @@ def _section_text(name: str) -> tuple[str, str]:
 
 
 def _inline_html(text: str) -> str:
-    """Escape ``text`` for HTML, with Markdown code spans as ``<code>``."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    """Escape ``text`` for HTML, with Markdown code spans as ``<code>`` and ``*emphasis*`` as ``<em>``."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    return re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", text)
 
 
 def _load(folder: Path) -> dict[str, Any] | None:
