@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["IMAGES", "image_shape", "test_images", "trim", "psnr", "ssim"]
+__all__ = ["IMAGES", "image_shape", "test_images", "trim", "simulate", "psnr", "ssim"]
 
 #: names of the bundled samples the experiments use, in table order
 IMAGES = ("camera", "astronaut", "brick", "text_chart")
@@ -65,6 +65,40 @@ def trim(image: np.ndarray, margin: int) -> np.ndarray:
 
 
 test_images.__test__ = False  # not a pytest test despite its name
+
+
+def simulate(
+    big: np.ndarray, psf: np.ndarray, sigma: float, *, margin: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Blur a crop with a margin, add noise, trim the margin: ``(truth, observed)``.
+
+    Parameters
+    ----------
+    big : (H + 2 margin, W + 2 margin) ndarray
+        Sharp crop with ``margin`` pixels of real scene on every side.
+    psf : (kh, kw) ndarray
+        PSF with ``kh // 2, kw // 2 <= margin``, so the trimmed frame is an exact linear
+        (non-circular) convolution of the scene.
+    sigma : float
+        Standard deviation of the white Gaussian noise.
+    margin : int
+        Pixels removed on every side after blurring.
+    rng : numpy.random.Generator
+        Source of the noise.
+
+    Returns
+    -------
+    truth, observed : (H, W) ndarray
+    """
+    import restore
+    from deconvkit.errors import InvalidParameterError
+
+    if max(psf.shape) // 2 > margin:
+        raise InvalidParameterError(f"margin {margin} is smaller than the PSF's half size {max(psf.shape) // 2}")
+    # A circular blur of the larger crop: only the outer kh // 2 (kw // 2) pixels see the
+    # wrap-around, and they are trimmed away.
+    observed = restore.add_noise(restore.blur(big, psf, boundary="wrap"), sigma, rng=rng)
+    return trim(big, margin), trim(observed, margin)
 
 
 def psnr(truth: np.ndarray, estimate: np.ndarray) -> float:

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from deconvkit.errors import InvalidParameterError
-from experiments._images import psnr, ssim, test_images, trim
+from experiments._images import psnr, simulate, ssim, test_images
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
 
 __all__ = ["Config", "run", "transposed_conv_adjoint", "spectra", "tiny_matrices", "dtft_magnitude"]
@@ -158,17 +158,6 @@ def _psfs(config: Config) -> dict[str, np.ndarray]:
     return {"motion": motion_psf(config.motion_length, config.motion_angle), "defocus": defocus_psf(config.defocus_radius)}
 
 
-def _observe(
-    big: np.ndarray, psf: np.ndarray, margin: int, sigma: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Blur a crop with a margin of real scene, trim it, add noise: ``(truth, y)``."""
-    from restore import add_noise, blur
-
-    truth = trim(big, margin)
-    blurred = trim(blur(big, psf, boundary="symmetric"), margin)  # margin >= PSF half-size: no boundary effect
-    return truth, add_noise(blurred, sigma, rng=rng)
-
-
 def _score_images(config: Config, psfs: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[list[dict], dict]:
     """Blur, restore and transpose-convolve every image; return table rows and the figure images."""
     from restore import wiener
@@ -179,7 +168,7 @@ def _score_images(config: Config, psfs: dict[str, np.ndarray], rng: np.random.Ge
         if max(psf.shape) // 2 > config.margin:
             raise InvalidParameterError(f"margin {config.margin} is smaller than the {blur_name} PSF's half-size {max(psf.shape) // 2}")
         for name, big in images.items():
-            truth, y = _observe(big, psf, config.margin, config.noise_sigma, rng)
+            truth, y = simulate(big, psf, config.noise_sigma, margin=config.margin, rng=rng)
             outputs = {"blurred": y, "wiener": wiener(y, psf, nsr=config.nsr), "adjoint": transposed_conv_adjoint(y, psf)}
             row: dict[str, Any] = {"image": name, "blur": blur_name}
             row |= {f"psnr_{key}": round(psnr(truth, est), 2) for key, est in outputs.items()}

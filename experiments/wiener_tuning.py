@@ -44,11 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from deconvkit.errors import InvalidParameterError
-from experiments._images import IMAGES, psnr, ssim, test_images, trim
+from experiments._images import IMAGES, psnr, simulate, ssim, test_images, trim
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
 
-__all__ = ["Config", "run", "make_psfs", "nsr_grid", "noise_rng", "simulate", "BLURS", "BOUNDARY_MODES", "METHODS"]
+__all__ = ["Config", "run", "make_psfs", "nsr_grid", "noise_rng", "BLURS", "BOUNDARY_MODES", "METHODS"]
 
 log = logging.getLogger(__name__)
 
@@ -119,39 +118,6 @@ def nsr_grid(config: Config) -> np.ndarray:
 def noise_rng(config: Config, image_index: int, blur_index: int) -> np.random.Generator:
     """The generator of the noise field of one image and blur (the same field for every σ)."""
     return np.random.default_rng([config.seed, image_index, blur_index])
-
-
-def simulate(
-    big: np.ndarray, psf: np.ndarray, sigma: float, *, margin: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Blur a crop with a margin, add noise, trim the margin: ``(truth, observed)``.
-
-    Parameters
-    ----------
-    big : (H + 2 margin, W + 2 margin) ndarray
-        Sharp crop with ``margin`` pixels of real scene on every side.
-    psf : (kh, kw) ndarray
-        PSF with ``kh // 2, kw // 2 <= margin``, so the trimmed frame is an exact linear
-        (non-circular) convolution of the scene.
-    sigma : float
-        Standard deviation of the white Gaussian noise.
-    margin : int
-        Pixels removed on every side after blurring.
-    rng : numpy.random.Generator
-        Source of the noise.
-
-    Returns
-    -------
-    truth, observed : (H, W) ndarray
-    """
-    import restore
-
-    if max(psf.shape) // 2 > margin:
-        raise InvalidParameterError(f"margin {margin} is smaller than the PSF's half size {max(psf.shape) // 2}")
-    # A circular blur of the larger crop: only the outer kh // 2 (kw // 2) pixels see the
-    # wrap-around, and they are trimmed away.
-    observed = restore.add_noise(restore.blur(big, psf, boundary="wrap"), sigma, rng=rng)
-    return trim(big, margin), trim(observed, margin)
 
 
 def _observations(

@@ -13,7 +13,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 import experiments
 import restore
 from experiments import wiener_tuning as wt
-from experiments._images import IMAGES, test_images, trim
+from experiments._images import IMAGES, simulate, test_images, trim
 
 PHOTOS = [name for name in IMAGES if name != "text_chart"]
 
@@ -113,7 +113,7 @@ def test_simulation_matches_an_independent_linear_convolution():
     psf = wt.make_psfs(config)["motion"]
     assert psf.shape[0] != psf.shape[1]  # a non-square kernel: any offset of rows vs columns would show
     big = test_images(True, margin=config.margin)["camera"]
-    truth, observed = wt.simulate(big, psf, 0.01, margin=config.margin, rng=wt.noise_rng(config, 0, 0))
+    truth, observed = simulate(big, psf, 0.01, margin=config.margin, rng=wt.noise_rng(config, 0, 0))
     h, w = truth.shape
     kh, kw = psf.shape
     m = config.margin
@@ -121,8 +121,8 @@ def test_simulation_matches_an_independent_linear_convolution():
     noise = trim(np.random.default_rng([config.seed, 0, 0]).standard_normal(big.shape) * 0.01, m)
     np.testing.assert_allclose(observed, valid + noise, atol=1e-12)
     np.testing.assert_array_equal(truth, trim(big, m))
-    _, again = wt.simulate(big, psf, 0.01, margin=m, rng=wt.noise_rng(config, 0, 0))
-    _, other = wt.simulate(big, psf, 0.01, margin=m, rng=wt.noise_rng(wt.Config(seed=1), 0, 0))
+    _, again = simulate(big, psf, 0.01, margin=m, rng=wt.noise_rng(config, 0, 0))
+    _, other = simulate(big, psf, 0.01, margin=m, rng=wt.noise_rng(wt.Config(seed=1), 0, 0))
     np.testing.assert_array_equal(again, observed)
     assert np.abs(other - observed).max() > 0.01
 
@@ -136,7 +136,7 @@ def test_saved_scores_recomputed_with_scikit_image(tuning):
     i, j = IMAGES.index("astronaut"), wt.BLURS.index("defocus")
     psf = wt.make_psfs(config)["defocus"]
     big = test_images(True, margin=config.margin)["astronaut"]
-    truth, observed = wt.simulate(big, psf, 0.01, margin=config.margin, rng=wt.noise_rng(config, i, j))
+    truth, observed = simulate(big, psf, 0.01, margin=config.margin, rng=wt.noise_rng(config, i, j))
     case = _by_case(doc)["astronaut", "defocus", 0.01]
     reference = peak_signal_noise_ratio(truth, np.clip(observed, 0, 1), data_range=1.0)
     assert case["input_psnr"] == pytest.approx(reference, abs=1e-9)
@@ -184,7 +184,7 @@ def test_richardson_lucy_score_recomputed(tuning):
     psf = wt.make_psfs(config)["motion"]
     big = test_images(True, margin=config.margin)["brick"]
     rng = wt.noise_rng(config, IMAGES.index("brick"), wt.BLURS.index("motion"))
-    truth, observed = wt.simulate(big, psf, 0.01, margin=config.margin, rng=rng)
+    truth, observed = simulate(big, psf, 0.01, margin=config.margin, rng=rng)
     saved = doc["results"]["method_sweeps"]["brick/motion"]["Richardson-Lucy_psnr"]
     n = doc["results"]["lucy_iterations"][0]
     estimate = np.clip(restore.richardson_lucy(observed, psf, num_iter=n), 0, 1)
