@@ -7,7 +7,8 @@ Model ``y = k ⊛ x + n``. The estimate is computed per channel as
 with ``D = 1`` (classic Wiener, MATLAB ``deconvwnr``) or ``D`` = the 5-point discrete
 Laplacian (constrained least squares / Tikhonov smoothing, MATLAB ``deconvreg``,
 scikit-image's default ``reg``). In operator form this is ``(AᵀA + nsr DᵀD)⁻¹ Aᵀ y``: the
-regularised inverse of the blur operator :class:`restore.BlurOperator`.
+regularised inverse of the blur operator :class:`restore.BlurOperator`. ``nsr="auto"``
+estimates a frequency-dependent ``nsr(f)`` from the image itself (:mod:`restore.nsr`).
 """
 
 from __future__ import annotations
@@ -44,14 +45,21 @@ def resolve_nsr(nsr: float | None, snr_db: float | None) -> float:
 
 
 def _gain(
-    psf: np.ndarray, shape: tuple[int, int], nsr: float, reg: str, dt: np.dtype, workers: int | None
+    psf: np.ndarray,
+    shape: tuple[int, int],
+    nsr: float | np.ndarray,
+    reg: str,
+    dt: np.dtype,
+    workers: int | None,
 ) -> np.ndarray:
     """The Wiener gain on the half spectrum: real for point-symmetric PSFs, else complex.
 
     Built block by block from :func:`restore.otf.otf_row_blocks`, so every intermediate
     (``|H|²``, the denominator, the Laplacian term) stays in cache: the filter costs about
-    one pass over a spectrum-sized array instead of several.
+    one pass over a spectrum-sized array instead of several. ``nsr`` is a scalar, or an
+    array on the half-spectrum grid ``(M, N // 2 + 1)`` (a spectral NSR, identity ``reg``).
     """
+    spectral = isinstance(nsr, np.ndarray)
     k = np.asarray(psf, dtype=dt)
     symmetric = is_point_symmetric(k)
     m, n = shape
@@ -59,7 +67,7 @@ def _gain(
     gain = np.empty((m, n_cols), dtype=dt if symmetric else complex_dtype(dt))
     # |H| <= 1 for a normalised PSF and is only known to about 16 ε: below that it is 0.
     cutoff = dt.type((16 * np.finfo(dt).eps) ** 2)
-    may_vanish = reg == "laplacian" or nsr <= cutoff
+    may_vanish = reg == "laplacian" or (float(nsr.min()) if spectral else nsr) <= cutoff
     lap_rows = (2 - 2 * np.cos(2 * np.pi * np.arange(m) / m)).astype(dt)  # |D|² = (a_u + b_v)²
     lap_cols = (2 - 2 * np.cos(2 * np.pi * np.arange(n_cols) / n)).astype(dt)
 
@@ -70,6 +78,8 @@ def _gain(
             np.square(lap, out=lap)
             lap *= dt.type(nsr)
             denom += lap
+        elif spectral:
+            denom += nsr[rows]
         else:
             denom += dt.type(nsr)
         small = denom <= cutoff if may_vanish else None
@@ -151,7 +161,7 @@ def wiener(
     image: np.ndarray,
     psf: np.ndarray,
     *,
-    nsr: float | None = None,
+    nsr: float | str | None = None,
     snr_db: float | None = None,
     reg: str = "identity",
     boundary: str = "symmetric",
@@ -169,10 +179,14 @@ def wiener(
     psf : (kh, kw) array_like
         The blur's PSF, a true-convolution kernel with origin ``(kh // 2, kw // 2)``;
         normalised to sum 1 here. Must not be larger than the image.
-    nsr : float, optional
+    nsr : float or "auto", optional
         Noise-to-signal power ratio (noise variance / signal variance), >= 0; ``0`` is the
         plain inverse filter. Default :data:`DEFAULT_NSR` (0.01) if neither ``nsr`` nor
-        ``snr_db`` is given.
+        ``snr_db`` is given. ``"auto"`` estimates it from the image and the PSF
+        (:mod:`restore.nsr`): with ``reg="identity"`` the spectral ``σ² / S_x(f)`` of a
+        power-law model of the sharp image's spectrum, fitted to this image; with
+        ``reg="laplacian"`` the constant that minimises the expected squared error under
+        that model.
     snr_db : float, optional
         Alternative to ``nsr``: ``nsr = 10 ** (-snr_db / 10)``.
     reg : {"identity", "laplacian"}, optional
@@ -201,7 +215,8 @@ def wiener(
     ------
     deconvkit.errors.InvalidParameterError
         For a bad image or PSF, negative ``nsr``, both ``nsr`` and ``snr_db``, an unknown
-        ``reg`` or ``boundary``, or a PSF larger than the image.
+        ``reg`` or ``boundary``, a PSF larger than the image, or ``nsr="auto"`` on an
+        image smaller than 32 x 32.
 
     Notes
     -----
@@ -244,13 +259,22 @@ def wiener(
     >>> bool(np.abs(wiener(y, k, nsr=1e-6, boundary="wrap") - x).max() < 1e-2)
     True
     """
-    nsr_value = resolve_nsr(nsr, snr_db)
+    auto = isinstance(nsr, str)
+    if auto and nsr != "auto":
+        raise InvalidParameterError(f"nsr must be a number >= 0 or 'auto', got {nsr!r}")
+    if auto and snr_db is not None:
+        raise InvalidParameterError(f"give nsr or snr_db, not both (got nsr='auto', snr_db={snr_db!r})")
+    nsr_value = None if auto else resolve_nsr(nsr, snr_db)
     check_choice("reg", reg, REGULARIZERS)
     workers = -1 if workers is None else workers
     x, k, dt, shape, pad = prepare_deconvolution(image, psf, boundary, workers=workers, dtype=dtype)
     h, w = x.shape[:2]
     if out is not None:
         out = prepare_output(out, x.shape, dt)
+    if auto:
+        from restore.nsr import auto_nsr
+
+        nsr_value = auto_nsr(image, k, shape, reg=reg, dtype=dt)
     gain = _gain(k, shape, nsr_value, reg, dt, workers)
     (top, _), (left, _) = pad
     padded = np.empty(shape, dtype=dt) if boundary == "symmetric" else None
