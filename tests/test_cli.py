@@ -701,7 +701,7 @@ def test_demo_refuses_a_file_as_folder(tmp_path: Path) -> None:
 # -------------------------------------------------------------------- help, version, imports
 
 
-@pytest.mark.parametrize("command", [[], ["deblur"], ["blur"], ["psf"], ["demo"]], ids=lambda c: c[0] if c else "main")
+@pytest.mark.parametrize("command", [[], ["deblur"], ["blur"], ["psf"], ["demo"], ["estimate"]], ids=lambda c: c[0] if c else "main")
 def test_help_has_an_example(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert result.exit_code == 0, result.output
@@ -735,3 +735,112 @@ def test_version_in_process() -> None:
     result = invoke("--version")
     assert result.exit_code == 0
     assert importlib.metadata.version("deconvkit") in result.stdout
+
+
+# ------------------------------------------------------ --blur auto and --nsr auto (issue 5)
+
+
+def _rms(a: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(a))))
+
+
+def _camera_blurred(path: Path, psf: np.ndarray, *, bit_depth: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """A 240 x 256 crop of scikit-image's camera blurred with realistic borders, plus noise;
+    returns (blurred, sharp truth)."""
+    from skimage import data
+
+    kh, kw = psf.shape
+    scene = data.camera()[120 : 120 + 240 + kh - 1, 100 : 100 + 256 + kw - 1] / 255.0
+    y = np.clip(restore.add_noise(restore.blur(scene, psf, boundary="valid"), 0.01, rng=0), 0, 1)
+    write_image(path, y, bit_depth=bit_depth)
+    return y, scene[(kh - 1) // 2 :][:240, (kw - 1) // 2 :][:, :256]
+
+
+def test_deblur_blur_auto_estimates_reports_and_deblurs(tmp_path: Path) -> None:
+    """--blur auto picks the motion blur, says so on stderr (stdout stays empty), and the
+    output is closer to the sharp truth than the blurred input."""
+    y, truth = _camera_blurred(tmp_path / "in.png", restore.motion_psf(21, 30))
+    result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", "--blur", "auto")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    line = next(s for s in result.stderr.splitlines() if "blur auto:" in s)
+    assert "in.png" in line and "motion length" in line
+    length = float(line.split("motion length ")[1].split(" px")[0])
+    angle = float(line.split("angle ")[1].split(" deg")[0])
+    assert abs(length - 21) <= 1 and abs(angle - 30) <= 1.5
+    assert "nsr auto:" in result.stderr  # the NSR was estimated too (the default)
+    out = read_image(tmp_path / "out.png")
+    inner = np.s_[16:-16, 16:-16]
+    assert _rms(out[inner] - truth[inner]) < 0.8 * _rms(y[inner] - truth[inner])
+
+
+def test_deblur_blur_auto_leaves_a_sharp_image_unchanged(tmp_path: Path) -> None:
+    _camera_blurred(tmp_path / "in.png", np.ones((1, 1)), bit_depth=8)
+    result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", "--blur", "auto")
+    assert result.exit_code == 0, result.output
+    assert "no significant blur" in result.stderr and "unchanged" in result.stderr
+    np.testing.assert_array_equal(read_raw(tmp_path / "out.png"), read_raw(tmp_path / "in.png"))
+    quiet = invoke("-q", "deblur", tmp_path / "in.png", "-o", tmp_path / "q.png", "--blur", "auto")
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # -q: nothing on stderr
+
+
+def test_deblur_default_nsr_is_auto_and_matches_restore(tmp_path: Path) -> None:
+    """Without --nsr or --snr-db the Wiener NSR is estimated: the output equals
+    restore.wiener(..., nsr="auto") on the read image, to a 16-bit step or two (the CLI
+    filters in float32)."""
+    psf = restore.motion_psf(15, 60)
+    _camera_blurred(tmp_path / "in.png", psf)
+    result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", "--blur", "motion", "--length", "15", "--angle", "60")
+    assert result.exit_code == 0, result.output
+    assert "nsr auto: sigma^2 / S(f)" in result.stderr
+    image = read_image(tmp_path / "in.png")
+    expected = np.rint(np.clip(restore.wiener(image, psf, nsr="auto"), 0, 1) * 65535)
+    got = read_raw(tmp_path / "out.png").astype(np.float64)
+    assert np.abs(got - expected).max() <= 2.0
+    explicit = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "o2.png", "--blur", "motion", "--length", "15", "--angle", "60", "--nsr", "auto")
+    assert explicit.exit_code == 0
+    np.testing.assert_array_equal(read_raw(tmp_path / "o2.png"), read_raw(tmp_path / "out.png"))
+
+
+def test_deblur_auto_nsr_on_a_tiny_image_falls_back_to_the_default(tmp_path: Path) -> None:
+    make_image(tmp_path / "in.png")  # 31 x 40: too small to estimate a spectrum
+    result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", *MOTION)
+    assert result.exit_code == 0, result.output
+    assert "smaller than 32 px" in result.stderr and "nsr 0.01" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--blur", "auto", "--length", "9"], ["--length", "--blur auto"]),
+        (["--blur", "auto", "--nsr", "auto", "--snr-db", "20"], ["--nsr", "--snr-db"]),
+        (["--blur", "auto", "--nsr", "often"], ["--nsr", "often"]),
+        (["--blur", "auto", "--method", "richardson-lucy", "--nsr", "auto"], ["--nsr"]),
+    ],
+)
+def test_deblur_auto_usage_errors(tmp_path: Path, args: list[str], expected: list[str]) -> None:
+    make_image(tmp_path / "in.png")
+    result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", *args)
+    assert result.exit_code == 2, result.output
+    for text in expected:
+        assert text in result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_blur_command_has_no_auto(tmp_path: Path) -> None:
+    """Only deblur estimates a PSF; blurring needs one."""
+    make_image(tmp_path / "in.png")
+    result = invoke("blur", tmp_path / "in.png", "-o", tmp_path / "out.png", "--blur", "auto")
+    assert result.exit_code == 2 and "auto" in result.stderr
+
+
+def test_deblur_blur_auto_batch_reports_every_file(tmp_path: Path) -> None:
+    """With --jobs 2 the estimates are made in worker processes and reported by the parent."""
+    _camera_blurred(tmp_path / "a.png", restore.motion_psf(17, 120))
+    _camera_blurred(tmp_path / "b.png", restore.defocus_psf(4))
+    result = invoke("deblur", tmp_path / "a.png", tmp_path / "b.png", "--out-dir", tmp_path / "out", "--blur", "auto", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "blur auto:" in line]
+    assert len(notes) == 2
+    assert any("a.png" in n and "motion length" in n for n in notes)
+    assert any("b.png" in n and "defocus radius" in n for n in notes)

@@ -16,6 +16,7 @@ from deconvkit import __version__
 from deconvkit.cli.blur import blur_command
 from deconvkit.cli.deblur import deblur_command
 from deconvkit.cli.demo import demo_command
+from deconvkit.cli.estimate import estimate_command
 from deconvkit.cli.experiments import experiments_group
 from deconvkit.cli.psf import psf_command
 
@@ -105,4 +106,5 @@ main.add_command(deblur_command)
 main.add_command(blur_command)
 main.add_command(psf_command)
 main.add_command(demo_command)
+main.add_command(estimate_command)
 main.add_command(experiments_group)

@@ -12,15 +12,25 @@ from typing import Any
 
 import click
 
-from deconvkit.cli.options import check_output_path, finite, non_negative, overwrite_option, psf_options
+from deconvkit.cli.options import (
+    check_output_path,
+    finite,
+    nsr_value,
+    output_targets,
+    overwrite_option,
+    psf_options_with_auto,
+)
 
 log = logging.getLogger("deconvkit")
 
 # Bytes per pixel a deblur needs: input and output samples per channel (at most 4 bytes
 # each, float TIFF), plus one padded float32 channel, its half spectrum, the inverse FFT's
-# output and the filter (about 4 + 4 + 4 + 2), with some slack.
+# output, the filter and a spectral NSR (about 4 + 4 + 4 + 2 + 2), with some slack.
 _WORK_BYTES_PER_CHANNEL = 8
-_WORK_BYTES_PER_PIXEL = 20
+_WORK_BYTES_PER_PIXEL = 22
+# Smallest side for which an NSR is estimated (the spectral analysis needs 32 pixels);
+# smaller images get restore.wiener's default.
+_MIN_AUTO_NSR_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -29,9 +39,9 @@ class DeblurJob:
 
     source: Path
     target: Path
-    psf: Any
+    psf: Any  # None: estimate it from the image (--blur auto)
     method: str
-    nsr: float | None
+    nsr: float | str | None  # "auto": estimated from the image and the PSF
     snr_db: float | None
     reg: str
     boundary: str
@@ -40,13 +50,15 @@ class DeblurJob:
     fft_workers: int
 
 
-def run_job(job: DeblurJob) -> float:
-    """Read, deblur and write one image; return the seconds it took. Raises on failure.
+def run_job(job: DeblurJob) -> tuple[float, list[str]]:
+    """Read, deblur and write one image; return the seconds it took and notes on what was
+    chosen automatically (``--blur auto``, ``--nsr auto``). Raises on failure.
 
     The samples stay integers end to end (uint8/uint16 in, the same out): each channel is
     converted to float32 only inside the FFT buffers, and the result is rounded straight
     into the output samples. No float copy of the whole image is made, which on large photos
-    is most of the memory and, through first-touch page faults, much of the time.
+    is most of the memory and, through first-touch page faults, much of the time. The
+    estimates read only a centred crop of at most 1024 x 1024 pixels.
     """
     import numpy as np
 
@@ -65,11 +77,24 @@ def run_job(job: DeblurJob) -> float:
     if samples.ndim == 3 and samples.shape[2] == 4:  # alpha passes through unchanged
         colour, target = samples[..., :3], result[..., :3]
         result[..., 3] = samples[..., 3]
-    options = {"boundary": job.boundary, "workers": job.fft_workers, "dtype": np.float32, "out": target}
-    if job.method == "wiener":
-        restore.wiener(colour, job.psf, nsr=job.nsr, snr_db=job.snr_db, reg=job.reg, **options)
+    notes: list[str] = []
+    psf, nsr = job.psf, job.nsr
+    if psf is None:
+        found = restore.estimate_blur(colour)
+        notes.append(f"blur auto: {found.describe(full_scale=_full_scale(samples.dtype))}")
+        psf = found.psf() if found.kind != "none" else None
+    if psf is None:
+        notes.append("no deblurring: the image is written unchanged")
+        target[...] = colour
     else:
-        restore.richardson_lucy(colour, job.psf, num_iter=job.iterations, **options)
+        if job.method == "wiener" and nsr == "auto":
+            nsr, note = _auto_nsr(colour, psf)
+            notes.append(note)
+        options = {"boundary": job.boundary, "workers": job.fft_workers, "dtype": np.float32, "out": target}
+        if job.method == "wiener":
+            restore.wiener(colour, psf, nsr=nsr, snr_db=job.snr_db, reg=job.reg, **options)
+        else:
+            restore.richardson_lucy(colour, psf, num_iter=job.iterations, **options)
     if result.dtype.kind == "f":  # float TIFF samples: values are already in [0, 1] units
         result = result.astype(np.float32, copy=False)
     suffix = job.target.suffix.lower()
@@ -81,23 +106,28 @@ def run_job(job: DeblurJob) -> float:
     if info.bit_depth > 8 and eight_bit_only:
         log.warning("%s: %s stores 8 bits; the %d-bit input is reduced", job.target, suffix, info.bit_depth)
     write_image(job.target, result, bit_depth=bit_depth, overwrite=job.overwrite)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, notes
 
 
-def _targets(inputs: list[Path], output: Path | None, out_dir: Path | None) -> list[Path]:
-    if (output is None) == (out_dir is None):
-        raise click.UsageError("give exactly one of -o/--output (one input) or --out-dir DIR (any number)")
-    if output is not None:
-        if len(inputs) != 1:
-            raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
-        return [output]
-    if out_dir.exists() and not out_dir.is_dir():
-        raise click.UsageError(f"--out-dir {str(out_dir)!r} is not a directory")
-    names = [p.name for p in inputs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise click.UsageError(f"several inputs share the file name {dupes[0]!r}; they would overwrite each other in --out-dir")
-    return [out_dir / p.name for p in inputs]
+def _auto_nsr(colour: Any, psf: Any) -> tuple[float | str, str]:
+    """``"auto"`` and a note on the fitted model, or the default NSR for tiny images."""
+    import restore
+    from restore.wiener import DEFAULT_NSR
+
+    if min(colour.shape[:2]) < _MIN_AUTO_NSR_SIDE:
+        return DEFAULT_NSR, f"nsr auto: image smaller than {_MIN_AUTO_NSR_SIDE} px, nsr {DEFAULT_NSR:g} used"
+    model = restore.fit_natural_spectrum(colour, psf)
+    sigma = model.noise_sigma / _full_scale(colour.dtype)
+    return "auto", (
+        f"nsr auto: sigma^2 / S(f) + {model.boundary:.2g} with S(f) = A |f|^-{model.exponent:.2f}, noise sigma {sigma:.4f}"
+    )
+
+
+def _full_scale(dtype: Any) -> float:
+    """White level of samples of ``dtype``: 255 or 65535 for integers, 1 for floats."""
+    import numpy as np
+
+    return float(np.iinfo(dtype).max) if np.dtype(dtype).kind == "u" else 1.0
 
 
 @click.command("deblur")
@@ -108,8 +138,12 @@ def _targets(inputs: list[Path], output: Path | None, out_dir: Path | None) -> l
     type=click.Path(path_type=Path),
     help="Folder for the outputs (created if missing); each keeps its input's name.",
 )
-@psf_options
-@click.option("--nsr", type=non_negative, help="Noise-to-signal power ratio (default 0.01).")
+@psf_options_with_auto
+@click.option(
+    "--nsr",
+    type=nsr_value,
+    help="Noise-to-signal power ratio, or auto (default for wiener): estimated from each image and the PSF.",
+)
 @click.option("--snr-db", type=finite, help="Signal-to-noise ratio in dB instead of --nsr: nsr = 10^(-snr/10).")
 @click.option(
     "--reg",
@@ -140,7 +174,7 @@ def deblur_command(
     out_dir: Path | None,
     psf: Any,
     psf_file: Path | None,
-    nsr: float | None,
+    nsr: float | str | None,
     snr_db: float | None,
     reg: str | None,
     boundary: str,
@@ -149,10 +183,12 @@ def deblur_command(
     jobs: int | None,
     overwrite: bool,
 ) -> None:
-    """Deblur images INPUTS with a known PSF.
+    """Deblur images INPUTS with a known or estimated PSF.
 
-    The PSF is parametric (--blur) or read from a file (--psf). Wiener deconvolution
-    (default) computes conj(H) Y / (|H|^2 + nsr |D|^2) with real FFTs; Richardson-Lucy
+    The PSF is parametric (--blur), read from a file (--psf), or estimated from each image
+    (--blur auto: motion, defocus or none; the choice is reported on stderr). Wiener
+    deconvolution (default) computes conj(H) Y / (|H|^2 + nsr |D|^2) with real FFTs; its
+    NSR is estimated from each image unless --nsr or --snr-db is given. Richardson-Lucy
     iterates. Outputs keep the input's bit depth (8 or 16) and alpha channel where the
     format allows. One failing file does not stop the others; the exit code is 1 if any
     failed.
@@ -161,6 +197,7 @@ def deblur_command(
     Examples:
       deconvkit deblur blurred.png -o sharp.png --blur motion --length 21 --angle 0 --nsr 0.005
       deconvkit deblur shots/*.jpg --out-dir sharp/ --blur defocus --radius 4 --snr-db 25
+      deconvkit deblur photo.jpg -o sharp.png --blur auto
     """
     inputs_list = list(inputs)
     if method == "richardson-lucy" and (nsr is not None or snr_db is not None or reg is not None):
@@ -169,7 +206,9 @@ def deblur_command(
         raise click.UsageError("--iterations applies to --method richardson-lucy only")
     if nsr is not None and snr_db is not None:
         raise click.UsageError(f"give --nsr or --snr-db, not both (got --nsr {nsr} and --snr-db {snr_db})")
-    targets = _targets(inputs_list, output, out_dir)
+    if method == "wiener" and nsr is None and snr_db is None:
+        nsr = "auto"
+    targets = output_targets(inputs_list, output, out_dir)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     for target in targets:
@@ -210,8 +249,13 @@ def _run_all(
 
     failures: list[tuple[Path, str]] = []
 
-    def record(job: DeblurJob, exc: BaseException | None, seconds: float | None) -> None:
-        if exc is None:
+    def record(job: DeblurJob, exc: BaseException | None, done: tuple[float, list[str]] | None) -> None:
+        if exc is None and done is not None:
+            seconds, notes = done
+            for note in notes:  # what was chosen automatically: always reported, unless -q
+                if not quiet:
+                    tqdm.write(f"deconvkit: {job.source}: {note}", file=sys.stderr)
+                log.debug("%s: %s", job.source, note)
             log.info("%s -> %s (%.2f s)", job.source, job.target, seconds)
         elif isinstance(exc, (DeconvkitError, OSError)):
             failures.append((job.source, str(exc)))

@@ -13,7 +13,11 @@ import click
 from deconvkit.errors import DeconvkitError
 
 __all__ = [
+    "output_targets",
     "psf_options",
+    "psf_options_with_auto",
+    "NsrParam",
+    "nsr_value",
     "overwrite_option",
     "build_psf",
     "check_output_path",
@@ -48,6 +52,23 @@ finite = FiniteFloat()
 positive = FiniteFloat(min=0, min_open=True)
 non_negative = FiniteFloat(min=0)
 
+
+class NsrParam(click.ParamType):
+    """``--nsr``: a finite number >= 0, or ``auto`` (estimated from each image)."""
+
+    name = "nsr"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        return non_negative.convert(value, param, ctx)
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "FLOAT|auto"
+
+
+nsr_value = NsrParam()
+
 _PSF_PARAMS = {"motion": ("length", "angle"), "defocus": ("radius",), "gaussian": ("sigma",)}
 
 
@@ -57,11 +78,23 @@ def psf_options(func: Callable[..., Any]) -> Callable[..., Any]:
     The command receives the kernel they describe as ``psf`` (built by :func:`build_psf`,
     usage errors included) and the ``--psf`` file, if any, as ``psf_file``.
     """
+    return _psf_options(func, allow_auto=False)
+
+
+def psf_options_with_auto(func: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`psf_options` plus ``--blur auto``, for which the command receives ``psf=None``
+    (the blur is to be estimated from each image)."""
+    return _psf_options(func, allow_auto=True)
+
+
+def _psf_options(func: Callable[..., Any], *, allow_auto: bool) -> Callable[..., Any]:
+    kinds = sorted(_PSF_PARAMS) + (["auto"] if allow_auto else [])
+    described = "Parametric PSF: motion (--length, --angle), defocus (--radius) or gaussian (--sigma)"
     options = [
         click.option(
             "--blur",
-            type=click.Choice(sorted(_PSF_PARAMS)),
-            help="Parametric PSF: motion (--length, --angle), defocus (--radius) or gaussian (--sigma).",
+            type=click.Choice(kinds),
+            help=described + ("; auto: estimated from each image (motion, defocus or none)." if allow_auto else "."),
         ),
         click.option("--length", type=positive, help="Motion length in pixels."),
         click.option(
@@ -102,7 +135,11 @@ def build_psf(
     sigma: float | None,
     psf_file: Path | None,
 ):
-    """Turn the PSF options into a kernel, or raise a usage error naming the bad option."""
+    """Turn the PSF options into a kernel, or raise a usage error naming the bad option.
+
+    ``blur="auto"`` (offered by :func:`psf_options_with_auto` only) takes no parameters and
+    returns None: the command estimates the PSF from each image.
+    """
     given = {"length": length, "angle": angle, "radius": radius, "sigma": sigma}
     if (blur is None) == (psf_file is None):
         raise click.UsageError("give exactly one of --blur (motion, defocus, gaussian) or --psf FILE")
@@ -111,6 +148,8 @@ def build_psf(
     if stray:
         where = f"--blur {blur}" if blur else "--psf"
         raise click.UsageError(f"{', '.join(stray)} does not apply to {where}")
+    if blur == "auto":
+        return None
     import restore
 
     if psf_file is not None:
@@ -166,3 +205,20 @@ def check_output_path(
         raise click.UsageError(
             f"output {str(output)!r} has unknown suffix {output.suffix!r}; use one of {', '.join(known)}"
         )
+
+
+def output_targets(inputs: list[Path], output: Path | None, out_dir: Path | None) -> list[Path]:
+    """One output path per input: ``-o FILE`` for a single input or ``--out-dir DIR/<name>``; usage errors otherwise."""
+    if (output is None) == (out_dir is None):
+        raise click.UsageError("give exactly one of -o/--output (one input) or --out-dir DIR (any number)")
+    if output is not None:
+        if len(inputs) != 1:
+            raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
+        return [output]
+    if out_dir.exists() and not out_dir.is_dir():
+        raise click.UsageError(f"--out-dir {str(out_dir)!r} is not a directory")
+    names = [p.name for p in inputs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise click.UsageError(f"several inputs share the file name {dupes[0]!r}; they would overwrite each other in --out-dir")
+    return [out_dir / p.name for p in inputs]

@@ -1,0 +1,125 @@
+"""``deconvkit estimate``: the table and JSON outputs, their numbers, exit codes and bad input.
+
+Run through click's CliRunner on the ``deconvkit`` group. Images are crops of
+scikit-image's camera, blurred with realistic borders and noisy, written as PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+from skimage import data
+
+import restore
+from deconvkit.cli import LOGGERS, main
+from deconvkit.cli.estimate import estimate_command
+from deconvkit.io import write_image
+
+CAMERA = data.camera() / 255.0
+
+
+@pytest.fixture(scope="module")
+def cli():
+    """The ``deconvkit`` group with the ``estimate`` command (registered here too until
+    ``deconvkit/cli/__init__.py`` does it; adding it again is a no-op)."""
+    if "estimate" not in main.commands:
+        main.add_command(estimate_command)
+    return main
+
+
+@pytest.fixture(autouse=True)
+def _restore_loggers():
+    """``main`` configures the project's loggers; undo that after each test."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
+    yield
+    for logger, (level, handlers, propagate) in zip(loggers, saved):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+
+
+def run(cli, *args: object) -> Result:
+    result = CliRunner().invoke(cli, [str(a) for a in args], prog_name="deconvkit")
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def photo(path: Path, psf: np.ndarray, *, bit_depth: int = 8, channels: int = 1, seed: int = 0) -> Path:
+    kh, kw = psf.shape
+    scene = CAMERA[120 : 120 + 240 + kh - 1, 100 : 100 + 256 + kw - 1]
+    y = np.clip(restore.add_noise(restore.blur(scene, psf, boundary="valid"), 0.01, rng=seed), 0, 1)
+    if channels > 1:
+        y = np.stack([y] * 3 + ([np.ones_like(y)] if channels == 4 else []), axis=-1)
+    write_image(path, y, bit_depth=bit_depth)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("estimate")
+    return {
+        "motion": photo(d / "motion.png", restore.motion_psf(21, 30)),
+        "disk": photo(d / "disk.png", restore.defocus_psf(5), bit_depth=16, channels=4),
+        "sharp": photo(d / "sharp.png", np.ones((1, 1)), channels=3),
+    }
+
+
+def test_table_lists_each_file_with_its_estimate(cli, files):
+    result = run(cli, "estimate", files["motion"], files["disk"], files["sharp"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["file", "blur", "length_px", "angle_deg", "radius_px", "confidence", "noise_sigma"]
+    rows = {Path(line.split()[0]).name: line.split()[1:] for line in lines[1:]}
+    kind, length, angle, radius, confidence, sigma = rows["motion.png"]
+    assert kind == "motion" and abs(float(length) - 21) <= 1 and abs(float(angle) - 30) <= 1.5 and radius == "-"
+    assert float(confidence) > 0.9
+    assert float(sigma) == pytest.approx(0.01, rel=0.15)  # in [0, 1] units, not 8-bit steps
+    kind, length, angle, radius, _, sigma = rows["disk.png"]
+    assert kind == "defocus" and length == angle == "-" and abs(float(radius) - 5) <= 0.5
+    assert float(sigma) == pytest.approx(0.01, rel=0.15)  # 16-bit samples, same units
+    assert rows["sharp.png"][:4] == ["none", "-", "-", "-"]
+
+
+def test_json_output(cli, files):
+    result = run(cli, "estimate", "--json", files["motion"], files["sharp"])
+    assert result.exit_code == 0, result.output
+    motion, sharp = json.loads(result.stdout)
+    assert motion["file"] == str(files["motion"]) and motion["blur"] == "motion"
+    assert abs(motion["motion"]["length_px"] - 21) <= 1 and abs(motion["motion"]["angle_deg"] - 30) <= 1.5
+    assert set(motion) == {"file", "blur", "confidence", "noise_sigma", "motion", "defocus", "shape"}
+    assert sharp["blur"] == "none" and sharp["shape"] == [240, 256, 3]
+
+
+def test_one_bad_file_exits_1_after_the_others(cli, files, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    result = run(cli, "estimate", files["motion"], bad, files["sharp"])
+    assert result.exit_code == 1
+    assert "motion.png" in result.stdout and "sharp.png" in result.stdout and "notes.png" not in result.stdout
+    assert "notes.png" in result.stderr and "not an image" in result.stderr
+    assert "estimated 2 of 3" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--max-length", "3"], "--max-length must be >= 6"), (["--max-radius", "-1"], "--max-radius"), ([], "INPUTS")],
+)
+def test_usage_errors_exit_2(cli, files, args, expected):
+    inputs = [files["motion"]] if args else []
+    result = run(cli, "estimate", *args, *inputs)
+    assert result.exit_code == 2
+    assert expected in result.stderr and result.stdout == ""
+
+
+def test_help_has_an_example(cli):
+    result = run(cli, "estimate", "--help")
+    assert result.exit_code == 0
+    assert "deconvkit estimate photo.jpg" in result.stdout
