@@ -35,6 +35,7 @@ EXPERIMENTS = {
     "two-meanings": "experiments.two_meanings",
     "wiener-tuning": "experiments.wiener_tuning",
     "upsampling": "experiments.upsampling",
+    "learned-deblur": "experiments.learned_deblur",
     "arithmetic": "experiments.arithmetic",
 }
 

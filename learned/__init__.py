@@ -48,6 +48,12 @@ _TORCH_NAMES = {
     "fit_upsampler": "learned.training",
     "save_weights": "learned.training",
     "load_weights": "learned.training",
+    "deblur_pairs": "learned.deblur",
+    "fit_linear_deblur": "learned.deblur",
+    "linear_deblur": "learned.deblur",
+    "linear_deblur_loss": "learned.deblur",
+    "DeblurCNN": "learned.deblur",
+    "fit_deblur_cnn": "learned.deblur",
 }
 
 __all__ = [
