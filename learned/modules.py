@@ -338,6 +338,9 @@ class TransposedConvUpsampler(nn.Module):
         dtype). The fixed kernels are computed in float64 and rounded once, so a float64
         layer reproduces interpolation to ~1e-15 (``.double()`` on a float32 layer would
         keep the float32 rounding of taps like 1/3).
+    cubic_a : float, optional
+        Keys' parameter of the ``"bicubic"`` kernel (default -0.75, PyTorch's; -0.5 is PIL's):
+        the layer then starts as :func:`learned.interpolate` with that ``cubic_a``.
 
     Notes
     -----
@@ -360,11 +363,13 @@ class TransposedConvUpsampler(nn.Module):
         rng: Any = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
+        cubic_a: float = -0.75,
     ) -> None:
         super().__init__()
         s = self.scale = _check_scale(scale)
         c = self.channels = _check_channels(channels)
         self.init = check_choice("init", init, ("bilinear", "bicubic", "random"))
+        self.cubic_a = float(check_number("cubic_a", cubic_a))
         self.padding_mode = check_choice("padding_mode", padding_mode, PADDING_MODES)
         self.depthwise = bool(depthwise)
         natural = 4 * s - s % 2 if init == "bicubic" else 2 * s - s % 2
@@ -377,7 +382,7 @@ class TransposedConvUpsampler(nn.Module):
             weight = _uniform_(torch.empty(c, c // self.groups, k, k, dtype=dtype), (c // self.groups) * k * k,
                                torch_generator(rng))
         else:
-            fixed = bilinear_kernel(s) if init == "bilinear" else bicubic_kernel(s)
+            fixed = bilinear_kernel(s) if init == "bilinear" else bicubic_kernel(s, a=self.cubic_a)
             kern = torch.from_numpy(_embed_centred(fixed, k, init))
             weight = torch.zeros(c, c // self.groups, k, k, dtype=torch.float64)
             for ch in range(c):
@@ -394,7 +399,8 @@ class TransposedConvUpsampler(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"scale={self.scale}, channels={self.channels}, kernel_size={self.kernel_size}, init={self.init!r}, "
-            f"bias={self.bias is not None}, depthwise={self.depthwise}, padding_mode={self.padding_mode!r}"
+            + (f"cubic_a={self.cubic_a}, " if self.init == "bicubic" else "")
+            + f"bias={self.bias is not None}, depthwise={self.depthwise}, padding_mode={self.padding_mode!r}"
         )
 
 

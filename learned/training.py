@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import os
 import sys
-import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,10 @@ def fit_upsampler(
     rng: Any = 0,
     progress: bool = True,
     loss: str = "l1",
+    steps: int | None = None,
+    augment: bool = False,
+    schedule: str = "constant",
+    border: int = 0,
 ) -> list[float]:
     """Train ``model`` to map low-resolution patches to their high-resolution originals.
 
@@ -115,8 +119,8 @@ def fit_upsampler(
         data once.
     time_budget : float, optional
         Wall-clock limit in seconds, checked after every step (at least one step runs).
-        Training stops at whichever of ``epochs`` and ``time_budget`` comes first; at least
-        one must be given.
+        Training stops at whichever of ``epochs`` (or ``steps``) and ``time_budget`` comes
+        first; at least one must be given. Not reproducible: prefer ``epochs`` or ``steps``.
     patch_size : int, optional
         High-res patch side (default 48), reduced to the smallest image side if needed and
         rounded down to a multiple of ``s``. Low-res patches are ``patch / s``.
@@ -131,12 +135,26 @@ def fit_upsampler(
         Show a tqdm progress bar on stderr (default True).
     loss : {"l1", "l2"}, optional
         Mean absolute (default) or mean squared error.
+    steps : int, optional
+        Number of optimisation steps instead of ``epochs`` (give one of the two, or neither
+        with ``time_budget``).
+    augment : bool, optional
+        Apply one of the 8 flips and 90° rotations of the square, drawn uniformly, to each
+        patch pair (default False). Exact: the antialiased bicubic downsampling of
+        :func:`make_pairs` commutes with them (separable, symmetric, sizes multiples of ``s``).
+    schedule : {"constant", "cosine"}, optional
+        Learning rate: constant (default), or cosine annealing from ``lr`` to 0 over the
+        planned steps (Loshchilov & Hutter 2017; needs ``epochs`` or ``steps``).
+    border : int, optional
+        High-res pixels left out of the loss at every patch edge (default 0): there the
+        model sees its own padding instead of the image around the patch.
 
     Returns
     -------
     history : list of float
-        Mean training loss of each epoch; when ``time_budget`` stops training in the middle
-        of an epoch, the last entry is the mean over the steps of that partial epoch.
+        Mean training loss of each epoch; when ``time_budget`` or ``steps`` stops training
+        in the middle of an epoch, the last entry is the mean over the steps of that partial
+        epoch.
 
     Raises
     ------
@@ -156,10 +174,20 @@ def fit_upsampler(
     model_scale = getattr(model, "scale", None)
     if model_scale is not None and model_scale != s:
         raise InvalidParameterError(f"scale {s} does not match the model's scale {model_scale}")
-    if epochs is None and time_budget is None:
-        raise InvalidParameterError("give epochs or time_budget (or both), got neither")
+    if epochs is None and steps is None and time_budget is None:
+        raise InvalidParameterError("give epochs or time_budget (or steps), got none of them")
+    if epochs is not None and steps is not None:
+        raise InvalidParameterError(f"give epochs or steps, not both (got epochs={epochs!r}, steps={steps!r})")
     if epochs is not None:
         epochs = check_number("epochs", epochs, low=1, integer=True)
+    if steps is not None:
+        steps = check_number("steps", steps, low=1, integer=True)
+    if not isinstance(augment, bool):
+        raise InvalidParameterError(f"augment must be True or False, got {augment!r}")
+    check_choice("schedule", schedule, ("constant", "cosine"))
+    if schedule == "cosine" and epochs is None and steps is None:
+        raise InvalidParameterError("schedule='cosine' needs epochs or steps (the length to anneal over)")
+    border = check_number("border", border, low=0, integer=True)
     if time_budget is not None:
         time_budget = float(check_number("time_budget", time_budget, low=0, low_open=True))
     patch_size = check_number("patch_size", patch_size, low=1, integer=True)
@@ -178,6 +206,8 @@ def fit_upsampler(
     if hr_patch < s:
         raise InvalidParameterError(f"patch_size {patch_size} is smaller than scale {s}")
     lr_patch = hr_patch // s
+    if 2 * border >= hr_patch:
+        raise InvalidParameterError(f"border {border} leaves nothing of the {hr_patch}×{hr_patch} high-res patches")
     device, dtype = params[0].device, params[0].dtype
     pairs = [(lo.to(device, dtype), hi.to(device, dtype)) for lo, hi in pairs]
     # Number of patch positions per image: sampling images in proportion to it makes every
@@ -188,6 +218,11 @@ def fit_upsampler(
     steps_per_epoch = max(1, math.ceil(total_pixels / (hr_patch * hr_patch * batch_size)))
     loss_fn = F.l1_loss if loss == "l1" else F.mse_loss
     optimizer = torch.optim.Adam(params, lr=lr)
+    total = steps if steps is not None else None if epochs is None else epochs * steps_per_epoch
+    scheduler = None
+    if schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    inner = slice(border, hr_patch - border)
 
     def batch() -> tuple[torch.Tensor, torch.Tensor]:
         which = gen.choice(len(pairs), size=batch_size, p=weights)
@@ -196,32 +231,43 @@ def fit_upsampler(
             lo, hi = pairs[i]
             r = int(gen.integers(lo.shape[1] - lr_patch + 1))
             c = int(gen.integers(lo.shape[2] - lr_patch + 1))
-            xs.append(lo[:, r : r + lr_patch, c : c + lr_patch])
-            ys.append(hi[:, r * s : r * s + hr_patch, c * s : c * s + hr_patch])
+            x = lo[:, r : r + lr_patch, c : c + lr_patch]
+            y = hi[:, r * s : r * s + hr_patch, c * s : c * s + hr_patch]
+            if augment:
+                k = int(gen.integers(8))
+                x, y = torch.rot90(x, k % 4, dims=(1, 2)), torch.rot90(y, k % 4, dims=(1, 2))
+                if k >= 4:
+                    x, y = x.flip(2), y.flip(2)
+            xs.append(x)
+            ys.append(y)
         return torch.stack(xs), torch.stack(ys)
 
     history: list[float] = []
     was_training = model.training
     model.train()
     start = time.perf_counter()
-    total = None if epochs is None else epochs * steps_per_epoch
+    done = 0
     try:
         with tqdm(total=total, desc="fit", unit="step", file=sys.stderr, disable=not progress, leave=False) as bar:
             epoch = 0
-            out_of_time = False
-            while (epochs is None or epoch < epochs) and not out_of_time:
+            stop = False
+            while (total is None or done < total) and not stop:
                 losses = []
                 for _ in range(steps_per_epoch):
                     x, y = batch()
                     optimizer.zero_grad(set_to_none=True)
-                    value = loss_fn(model(x), y)
+                    value = loss_fn(model(x)[..., inner, inner], y[..., inner, inner])
                     value.backward()
                     optimizer.step()
+                    if scheduler is not None:
+                        scheduler.step()
+                    done += 1
                     losses.append(float(value.detach()))
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.4g}", refresh=False)
-                    if time_budget is not None and time.perf_counter() - start >= time_budget:
-                        out_of_time = True
+                    out_of_time = time_budget is not None and time.perf_counter() - start >= time_budget
+                    if out_of_time or done == total:
+                        stop = out_of_time
                         break
                 history.append(float(np.mean(losses)))
                 epoch += 1
@@ -243,17 +289,16 @@ def save_weights(model: nn.Module, path: str | os.PathLike) -> Path:
     if not target.parent.is_dir():
         raise WeightsFileError(f"cannot save weights to {str(target)!r}: folder {str(target.parent)!r} does not exist")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    tmp = None
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False) as f:
-            tmp = f.name
+        # Mode 0o666 less the umask, as any new file (tempfile's would be 0o600).
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise WeightsFileError(f"cannot save weights to {str(target)!r}: {exc}") from exc
     return target
 
