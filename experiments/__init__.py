@@ -16,6 +16,7 @@ run never leaves a half-written result that looks complete.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import shutil
@@ -61,7 +62,13 @@ def describe(name: str) -> str:
 
 
 def run(
-    selected: list[str], out_dir: str | Path, *, seed: int = 0, quick: bool = False, overwrite: bool = False
+    selected: list[str],
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    overwrite: bool = False,
+    retrain: bool = False,
 ) -> dict[str, dict]:
     """Run experiments into ``out_dir/<name>/``; return each one's results.
 
@@ -77,6 +84,9 @@ def run(
         Small sizes and few repeats (seconds instead of minutes), for tests.
     overwrite : bool, optional
         Replace existing results; without it an existing non-empty result folder is an error.
+    retrain : bool, optional
+        Experiments that evaluate shipped trained weights (their ``Config`` has a
+        ``retrain`` field) train them anew from ``seed`` instead; the others ignore it.
 
     Raises
     ------
@@ -105,7 +115,7 @@ def run(
         try:
             start = time.perf_counter()
             log.info("%s: running%s", name, " (quick)" if quick else "")
-            config = module.Config(seed=seed, quick=quick)
+            config = _config(module, seed=seed, quick=quick, retrain=retrain)
             summaries[name] = module.run(config, partial, started=start)
             log.info("%s: done in %.1f s", name, time.perf_counter() - start)
             target = root / name
@@ -118,13 +128,23 @@ def run(
     return summaries
 
 
-def demo(out_dir: str | Path, *, seed: int = 0, quick: bool = False, overwrite: bool = False) -> list[Path]:
+def _config(module: Any, *, seed: int, quick: bool, retrain: bool) -> Any:
+    """The experiment's ``Config``; ``retrain`` only where the experiment has the setting."""
+    fields = {field.name for field in dataclasses.fields(module.Config)}
+    extra = {"retrain": retrain} if "retrain" in fields else {}
+    return module.Config(seed=seed, quick=quick, **extra)
+
+
+def demo(
+    out_dir: str | Path, *, seed: int = 0, quick: bool = False, overwrite: bool = False, retrain: bool = False
+) -> list[Path]:
     """Run every experiment into ``out_dir`` and build the report; return its two pages.
 
     The main job (``deconvkit demo``). An existing non-empty ``out_dir`` is refused unless
     ``overwrite``; with it, the old report pages are removed *first*, so a run that is
     interrupted never leaves an old ``index.html`` presenting new and old results as one
-    complete report. Files the report does not own are left alone.
+    complete report. Files the report does not own are left alone. ``retrain`` as in
+    :func:`run`.
 
     Raises
     ------
@@ -141,5 +161,5 @@ def demo(out_dir: str | Path, *, seed: int = 0, quick: bool = False, overwrite: 
             raise ExperimentOutputError(f"{str(root)!r} exists and is not empty; pass overwrite=True (--overwrite)")
         for page in REPORT_FILES:
             (root / page).unlink(missing_ok=True)
-    run(names(), root, seed=seed, quick=quick, overwrite=overwrite)
+    run(names(), root, seed=seed, quick=quick, overwrite=overwrite, retrain=retrain)
     return build_report(root)

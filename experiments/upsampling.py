@@ -1,4 +1,4 @@
-"""Upsampling: which way up by 2 and 4 restores the most, and which one draws checkerboards?
+"""Upsampling: which way up by 2, 3 and 4 restores the most, and which one draws checkerboards?
 
 The four test images are downsampled by 2 and 4 with the degradation model of
 ``learned.training.make_pairs``, the one the trained layers learn from (PyTorch's antialiased
@@ -19,12 +19,26 @@ image, not the antialiased one, and it is also given where the maxima were (the 
 indices of the sharp image). Scores are PSNR and SSIM over the whole frame (estimate
 clipped to [0, 1]).
 
+The shipped trained models (``learned.pretrained``) are scored at ×2, ×3 and ×4 against
+bicubic a = -0.75 on the same held-out images, each cropped at the bottom and right to a
+multiple of the factor (256×320 at ×2 and ×4, 255×318 at ×3): ESPCN (Shi et al.: 5×5·64,
+tanh, 3×3·32, tanh, 3×3·s², pixel shuffle) predicting the residual to bicubic, with an ICNR
+start, and a transposed convolution started as bicubic interpolation, both trained on the
+luminance of ``coffee``, ``chelsea``, ``grass`` and ``text`` (``learned.pretrained`` gives
+the recipes). By default the shipped weights are evaluated; ``retrain=True`` trains them anew
+from the config's seed (30-40 s per ESPCN on 2 idle cores; quick mode: a few steps only, to
+test the path) and saves them in the output folder's ``weights/``.
+
 The checkerboard study counts how many kernel copies a stride-2 transposed convolution adds
 up on each output pixel (k = 3 and 4) and feeds a flat image to seeded randomly initialised
 layers (transposed convolution k = 3 and k = 4, resize-convolution, pixel shuffle with
-random and with ICNR initialisation) and to the trained ones. Its score is the standard
-deviation of the output's mean over the s × s sub-pixel phases (interior pixels) divided by
-the output's RMS: 0 without a periodic pattern, 1 for a pure zero-mean checkerboard.
+random and with ICNR initialisation, ESPCN with ICNR), before and after training (the first
+draw of each is trained on the training images; for ESPCN "after" is the trained model
+above), and to the other trained layers. Its score (``learned.checkerboard_score``) is the
+standard deviation of the output's mean over the s × s sub-pixel phases (interior pixels)
+divided by the output's RMS -- equivalently the square root of the fraction of the output's
+energy at the s² - 1 "Nyquist-phase" DFT frequencies (k H/s, l W/s): 0 without a periodic
+pattern, 1 for a pure zero-mean checkerboard.
 
 References: J. Long, E. Shelhamer and T. Darrell, "Fully convolutional networks for semantic
 segmentation", CVPR 2015. R. Keys, "Cubic convolution interpolation for digital image
@@ -34,7 +48,8 @@ W. Shi, J. Caballero, F. Huszár, J. Totz, A. P. Aitken, R. Bishop, D. Rueckert 
 "Real-time single image and video super-resolution using an efficient sub-pixel
 convolutional neural network", CVPR 2016. A. Aitken, C. Ledig, L. Theis, J. Caballero,
 Z. Wang and W. Shi, "Checkerboard artifact free sub-pixel convolution", arXiv:1707.02937,
-2017. M. D. Zeiler and R. Fergus, "Visualizing and understanding convolutional networks",
+2017. J. Kim, J. K. Lee and K. M. Lee, "Accurate image super-resolution using very deep
+convolutional networks", CVPR 2016. M. D. Zeiler and R. Fergus, "Visualizing and understanding convolutional networks",
 ECCV 2014. V. Badrinarayanan, A. Kendall and R. Cipolla, "SegNet: a deep convolutional
 encoder-decoder architecture for image segmentation", IEEE TPAMI 39(12), 2481–2495, 2017.
 """
@@ -50,9 +65,9 @@ from typing import Any
 
 import numpy as np
 
-from deconvkit.errors import InvalidParameterError
-from experiments._images import IMAGES, psnr, ssim, test_images
+from experiments._images import IMAGES, image_shape, psnr, ssim, test_images
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
+from learned.checkerboard import checkerboard_score, flat_response
 
 __all__ = [
     "Config",
@@ -68,6 +83,8 @@ __all__ = [
     "checkerboard_score",
     "random_layers",
     "RANDOM_LAYERS",
+    "LEARNED",
+    "learned_models",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,9 +109,13 @@ RANDOM_LAYERS = (
     "pixel shuffle (random)",
     "resize-conv (random)",
     "pixel shuffle (ICNR)",
+    "ESPCN (ICNR)",
 )
+#: the shipped trained models (learned.pretrained), in table order: name -> kind
+LEARNED = {"transposed conv bicubic init (trained)": "transposed", "ESPCN (trained)": "espcn"}
+_BICUBIC = "bicubic a=-0.75"
 # Streams of numpy.random.default_rng([seed, stream, ...]): one per purpose.
-_TRAIN_STREAM, _INIT_STREAM, _CHECKER_STREAM = 1, 2, 3
+_TRAIN_STREAM, _INIT_STREAM, _CHECKER_STREAM, _CHECKER_TRAIN_STREAM = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -110,7 +131,10 @@ class Config:
     ``K²`` for the others), since Adam moves every parameter by about its step size; one
     rate for all layers made the training loss of the 15×15 resize-convolution rise at first. Training runs
     with one torch thread (restored afterwards): faster for these tiny convolutions on a busy
-    2-core machine, and the same on every run.
+    2-core machine, and the same on every run. ``retrain`` retrains the shipped ESPCN and
+    transposed convolution (:mod:`learned.pretrained`, on 2 threads) instead of loading them;
+    in quick mode for ``retrain_steps_quick`` steps only. The first random draw of each
+    checkerboard layer is trained for ``checker_epochs`` epochs (cosine-annealed learning rate).
     """
 
     seed: int = 0
@@ -136,6 +160,13 @@ class Config:
     overlap_input: int = 4
     flat_size: int = 16
     flat_value: float = 0.5
+    checker_epochs: int = 10
+    checker_epochs_quick: int = 3
+    checker_after_range: float = 0.005
+    retrain: bool = False
+    retrain_steps_quick: int = 5
+    learned_scales: tuple[int, ...] = (2, 3, 4)
+    learned_zoom: str = "camera"
 
 
 # ----------------------------------------------------------------------------------------
@@ -253,9 +284,22 @@ def _taps_per_output(layer: Any, scale: int) -> int:
     return (k // scale) ** 2 if isinstance(layer, learned.TransposedConvUpsampler) else k * k
 
 
+def _fit(config: Config, layer: Any, train: list[np.ndarray], scale: int, epochs: int, rng: np.random.Generator,
+         *, schedule: str = "constant") -> tuple[list[float], float, float]:
+    """Train one single layer in place (Adam, the config's loss and patches); ``(history, seconds, lr)``."""
+    import learned
+
+    lr = config.learning_rate / _taps_per_output(layer, scale)
+    start = time.perf_counter()
+    history = learned.fit_upsampler(
+        layer, train, scale=scale, epochs=epochs, patch_size=config.patch_size, batch_size=config.batch_size,
+        lr=lr, loss=config.loss, progress=False, rng=rng, schedule=schedule,
+    )
+    return history, time.perf_counter() - start, lr
+
+
 def _train(config: Config, layers: dict[str, Any], train: list[np.ndarray], scale: int) -> dict[str, dict]:
     """Train the :data:`TRAINED` layers in place; return their losses, steps and times."""
-    import learned
     from learned.training import make_pairs
 
     epochs = config.epochs_quick if config.quick else config.epochs
@@ -267,63 +311,93 @@ def _train(config: Config, layers: dict[str, Any], train: list[np.ndarray], scal
     for index, name in enumerate(TRAINED):
         layer = layers[name]
         before = _train_mse(layer, pairs)
-        lr = config.learning_rate / _taps_per_output(layer, scale)
-        start = time.perf_counter()
-        history = learned.fit_upsampler(
-            layer, train, scale=scale, epochs=epochs, patch_size=config.patch_size, batch_size=config.batch_size,
-            lr=lr, loss=config.loss, progress=False,
-            rng=np.random.default_rng([config.seed, _TRAIN_STREAM, scale, index]),
-        )
-        seconds = time.perf_counter() - start
+        history, seconds, lr = _fit(config, layer, train, scale, epochs,
+                                    np.random.default_rng([config.seed, _TRAIN_STREAM, scale, index]))
         info[name] = {"mse_init": before, "mse_trained": _train_mse(layer, pairs), "history": history,
                       "epochs": epochs, "steps": steps, "seconds": seconds, "lr": lr,
                       "parameters": sum(p.numel() for p in layer.parameters()),
                       "kernel": int(layer.weight.shape[-1])}
         log.info("x%d %s: %d steps in %.1f s, training MSE %.5f -> %.5f", scale, name, steps, seconds,
                  before, info[name]["mse_trained"])
-    info["reference"] = {m: _reference_mse(pairs, scale, m) for m in ("bilinear", "bicubic a=-0.75")}
+    info["reference"] = {m: _reference_mse(pairs, scale, m) for m in ("bilinear", _BICUBIC)}
     return info
+
+
+# ----------------------------------------------------------------------------------------
+# The shipped trained models
+
+
+def learned_models(config: Config, out_dir: Path) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, dict]]]:
+    """The trained :data:`LEARNED` models per scale, and how each was made.
+
+    Shipped weights (:func:`learned.pretrained.load_pretrained`) by default; with
+    ``config.retrain`` trained anew by their recipes from ``config.seed`` (quick mode:
+    ``retrain_steps_quick`` steps) and saved into ``out_dir / "weights"``. The info per model:
+    ``weights`` ("shipped" or "retrained"), ``steps``, ``seconds`` (training wall clock: from
+    the shipped manifest or measured now), ``bytes`` (file size) and ``parameters``.
+    """
+    import json
+
+    from learned.pretrained import load_pretrained, train_pretrained, weights_path
+    from learned.training import save_weights
+
+    models: dict[int, dict[str, Any]] = {s: {} for s in config.learned_scales}
+    info: dict[int, dict[str, dict]] = {s: {} for s in config.learned_scales}
+    if config.retrain:
+        folder = out_dir / "weights"
+        folder.mkdir(exist_ok=True)
+    else:
+        manifest = json.loads((weights_path("espcn", 2).parent / "manifest.json").read_text())
+    for s in config.learned_scales:
+        for name, kind in LEARNED.items():
+            if config.retrain:
+                log.info("x%d: retraining %s", s, name)
+                model, meta = train_pretrained(kind, s, seed=config.seed, progress=False,
+                                               steps=config.retrain_steps_quick if config.quick else None)
+                path = save_weights(model, folder / f"{kind}_x{s}.pt")
+                record = {"weights": "retrained", "steps": meta["recipe"]["steps"], "seconds": meta["seconds"],
+                          "bytes": path.stat().st_size}
+            else:
+                model = load_pretrained(kind, s)
+                entry = manifest[weights_path(kind, s).name]
+                record = {"weights": "shipped", "steps": entry["recipe"]["steps"], "seconds": entry["seconds"],
+                          "bytes": entry["bytes"]}
+            models[s][name] = model
+            info[s][name] = {**record, "parameters": sum(p.numel() for p in model.parameters())}
+    return models, info
+
+
+def _evaluate_learned(config: Config, images: dict[str, np.ndarray], models: dict[int, dict[str, Any]]
+                      ) -> tuple[dict, dict]:
+    """PSNR/SSIM of bicubic and the :data:`LEARNED` models per scale (images cropped to multiples of it).
+
+    Returns ``per_image[method][scale][image] = {"psnr", "ssim"}`` and the estimates of
+    ``config.learned_zoom`` per scale (with its truth and low-resolution input) for the figure.
+    """
+    methods = (_BICUBIC, *LEARNED)
+    per_image: dict = {m: {s: {} for s in config.learned_scales} for m in methods}
+    shown = {}
+    for s in config.learned_scales:
+        cropped = {n: im[: im.shape[0] // s * s, : im.shape[1] // s * s] for n, im in images.items()}
+        lows = low_resolution(cropped, s)
+        for name, truth in cropped.items():
+            estimates = {_BICUBIC: interpolate_image(lows[name], s, _BICUBIC)}
+            estimates.update({m: apply_layer(models[s][m], lows[name]) for m in LEARNED})
+            for m, est in estimates.items():
+                per_image[m][s][name] = {"psnr": psnr(truth, est), "ssim": ssim(truth, est)}
+            if name == config.learned_zoom:
+                shown[s] = (truth, lows[name], estimates)
+    return per_image, shown
 
 
 # ----------------------------------------------------------------------------------------
 # Checkerboards
 
 
-def checkerboard_score(image: np.ndarray, scale: int, *, margin: int) -> float:
-    """How periodic with period ``scale`` an image is: 0 for none, 1 for a zero-mean checkerboard.
-
-    Parameters
-    ----------
-    image : (H, W) ndarray
-        An upsampler's output, typically of a flat input.
-    scale : int
-        The period ``s`` (the upsampling factor).
-    margin : int
-        Border pixels left out on every side (a multiple of ``scale``, so the phases line up).
-
-    Returns
-    -------
-    score : float
-        ``std(m) / rms(interior)``, where ``m`` are the ``s²`` means of the interior pixels
-        ``(i, j)`` with equal ``(i mod s, j mod s)``. For an exactly periodic image (a flat
-        input through a shift-invariant layer) ``std(m) <= rms``, so the score lies in [0, 1].
-
-    Raises
-    ------
-    InvalidParameterError
-        If ``margin`` is not a multiple of ``scale``.
-    """
-    if margin % scale:
-        raise InvalidParameterError(f"margin must be a multiple of scale {scale}, got {margin}")
-    inner = image[margin : image.shape[0] - margin, margin : image.shape[1] - margin]
-    phases = np.array([inner[i::scale, j::scale].mean() for i in range(scale) for j in range(scale)])
-    rms = float(np.sqrt(np.mean(inner**2)))
-    return float(phases.std() / rms) if rms > 0 else 0.0
-
-
 def random_layers(config: Config, draw: int) -> dict[str, Any]:
     """The :data:`RANDOM_LAYERS` of one seeded draw (scale ``checker_scale``, one channel)."""
     import learned
+    from learned.espcn import ESPCN
 
     s = config.checker_scale
 
@@ -336,37 +410,63 @@ def random_layers(config: Config, draw: int) -> dict[str, Any]:
         RANDOM_LAYERS[2]: learned.PixelShuffleUpsampler(s, 1, init="random", rng=rng(2)),
         RANDOM_LAYERS[3]: learned.ResizeConvUpsampler(s, 1, init="random", rng=rng(3)),
         RANDOM_LAYERS[4]: learned.PixelShuffleUpsampler(s, 1, init="icnr", rng=rng(4)),
+        RANDOM_LAYERS[5]: ESPCN(s, 1, rng=rng(5)),
     }
+
+
+def _kernel(layer: Any) -> str:
+    """Kernel size(s) of a layer for the tables: ``"3"``, or ``"5,3,3"`` for ESPCN."""
+    sizes = getattr(layer, "kernel_sizes", None)
+    return ",".join(map(str, sizes)) if sizes else str(int(layer.weight.shape[-1]))
 
 
 def _flat_output(config: Config, layer: Any, scale: int) -> tuple[np.ndarray, float]:
     """A layer's output for a flat input, and its checkerboard score."""
-    flat = np.full((config.flat_size, config.flat_size), config.flat_value)
-    out = apply_layer(layer, flat)
+    out = flat_response(layer, size=config.flat_size, value=config.flat_value)
     return out, checkerboard_score(out, scale, margin=2 * scale)
 
 
-def _checkerboard_study(config: Config, trained: dict[int, dict[str, Any]]) -> tuple[list[dict], dict]:
-    """Scores of the random layers over ``checker_draws`` draws and of the fixed and trained layers."""
+def _trained_random_layers(config: Config, train: list[np.ndarray], espcn: Any) -> dict[str, Any]:
+    """The first draw of each random layer after ``checker_epochs`` epochs of training (ESPCN: ``espcn``)."""
+    s = config.checker_scale
+    epochs = config.checker_epochs_quick if config.quick else config.checker_epochs
+    layers = random_layers(config, 0)
+    for index, name in enumerate(RANDOM_LAYERS[:-1]):
+        _, seconds, _ = _fit(config, layers[name], train, s, epochs,
+                             np.random.default_rng([config.seed, _CHECKER_TRAIN_STREAM, index]), schedule="cosine")
+        log.info("checkerboard: trained %s for %d epochs in %.1f s", name, epochs, seconds)
+    layers[RANDOM_LAYERS[-1]] = espcn
+    return layers
+
+
+def _checkerboard_study(config: Config, trained: dict[int, dict[str, Any]], shipped: dict[int, dict[str, Any]],
+                        train: list[np.ndarray]) -> tuple[list[dict], dict]:
+    """Scores of the random layers over ``checker_draws`` draws, of their first draw after training,
+    and of the fixed and trained layers; the flat outputs shown (draw 0, before and after)."""
     s = config.checker_scale
     scores: dict[str, list[float]] = {name: [] for name in RANDOM_LAYERS}
-    shown, kernels = {}, {}
+    shown: dict[str, dict] = {"before": {}, "after": {}}
+    kernels = {}
     for draw in range(config.checker_draws):
         for name, layer in random_layers(config, draw).items():
             out, score = _flat_output(config, layer, s)
             scores[name].append(score)
             if draw == 0:
-                shown[name] = (out, score)
-                kernels[name] = int(layer.weight.shape[-1])
-    rows = [{"layer": name, "scale": s, "kernel": kernels[name], "draws": len(v), "score_median": float(np.median(v)),
-             "score_min": float(np.min(v)), "score_max": float(np.max(v))} for name, v in scores.items()]
-    for scale, layers in trained.items():
-        for name in (_BILINEAR_TCONV, *TRAINED):
-            out, score = _flat_output(config, layers[name], scale)
-            rows.append({"layer": name, "scale": scale, "kernel": int(layers[name].weight.shape[-1]), "draws": 1,
-                         "score_median": score, "score_min": score, "score_max": score})
-            if name == TRAINED[0] and scale == s:
-                shown[f"{name}, ×{s}"] = (out, score)
+                shown["before"][name] = (out, score)
+                kernels[name] = _kernel(layer)
+    after_layers = _trained_random_layers(config, train, shipped[s]["ESPCN (trained)"])
+    rows = []
+    for name, v in scores.items():
+        out, score = shown["after"][name] = _flat_output(config, after_layers[name], s)
+        rows.append({"layer": name, "scale": s, "kernel": kernels[name], "draws": len(v),
+                     "score_median": float(np.median(v)), "score_min": float(np.min(v)), "score_max": float(np.max(v)),
+                     "score_draw0": shown["before"][name][1], "score_draw0_trained": score})
+    others = [(scale, name, layers[name]) for scale, layers in trained.items() for name in (_BILINEAR_TCONV, *TRAINED)]
+    others += [(scale, name, models[name]) for scale, models in shipped.items() for name in LEARNED]
+    for scale, name, layer in others:
+        score = _flat_output(config, layer, scale)[1]
+        rows.append({"layer": name, "scale": scale, "kernel": _kernel(layer), "draws": 1, "score_median": score,
+                     "score_min": score, "score_max": score, "score_draw0": "", "score_draw0_trained": ""})
     return rows, shown
 
 
@@ -426,29 +526,73 @@ def _zoom_figure(config: Config, name: str, scale: int, truth: np.ndarray, lr: n
     return stem, (top, left, size)
 
 
-def _checkerboard_figure(config: Config, shown: dict[str, tuple], out_dir: Path) -> str:
+_SHORT_LAYER = {
+    RANDOM_LAYERS[0]: "transp. conv k=3", RANDOM_LAYERS[1]: "transp. conv k=4", RANDOM_LAYERS[2]: "pixel shuffle",
+    RANDOM_LAYERS[3]: "resize-conv", RANDOM_LAYERS[4]: "pixel shuffle ICNR", RANDOM_LAYERS[5]: "ESPCN (ICNR)",
+}
+
+
+def _deviation(out: np.ndarray) -> np.ndarray:
+    """``(out - mean) / rms``: the flat output's pattern in units of its RMS."""
+    rms = float(np.sqrt(np.mean(out**2)))
+    return (out - out.mean()) / rms if rms > 0 else out * 0
+
+
+def _checkerboard_figure(config: Config, shown: dict[str, dict], out_dir: Path) -> str:
     import learned
 
-    fig = new_figure(10.0, 5.2)
-    axes = fig.subplots(2, 4).ravel()
-    for ax, k in zip(axes[:2], (3, 4)):
+    fig = new_figure(12.0, 4.4)
+    axes = fig.subplots(2, 1 + len(RANDOM_LAYERS))
+    for ax, k in zip(axes[:, 0], (3, 4)):
         counts = learned.overlap_map(k, config.checker_scale, input_size=config.overlap_input)
-        _panel(ax, counts, f"copies per pixel, transposed\nconv k={k}, s={config.checker_scale} "
-               f"({config.overlap_input}×{config.overlap_input} input)", vmin=0, vmax=5, cmap="magma")
+        _panel(ax, counts, f"copies per pixel,\nk={k}, s={config.checker_scale}", vmin=0, vmax=5, cmap="magma")
         ax.title.set_fontsize(8)
         for (i, j), value in np.ndenumerate(counts):
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=6, color="white" if value < 3 else "black",
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=5, color="white" if value < 3 else "black",
                     in_layout=False)
-    image = None
-    for ax, (name, (out, score)) in zip(axes[2:], shown.items()):
-        rms = float(np.sqrt(np.mean(out**2)))
-        deviation = (out - out.mean()) / rms if rms > 0 else out * 0
-        image = _panel(ax, deviation, f"{name}\nscore {score:.3f}", vmin=-1.0, vmax=1.0, cmap="RdBu_r")
-        ax.title.set_fontsize(8)
-    bar = fig.colorbar(image, ax=list(axes[2:]), shrink=0.6, label="(output − mean) / RMS")
-    bar.set_ticks([-1.0, -0.5, 0.0, 0.5, 1.0])
+    ranges = {"before": 1.0, "after": config.checker_after_range}
+    for row, (stage, limit) in enumerate(ranges.items()):
+        image = None
+        for ax, name in zip(axes[row, 1:], RANDOM_LAYERS):
+            out, score = shown[stage][name]
+            label = "random init" if stage == "before" else "trained"
+            image = _panel(ax, _deviation(out), f"{_SHORT_LAYER[name]}\n{label}, score {_score(score)}",
+                           vmin=-limit, vmax=limit, cmap="RdBu_r")
+            ax.title.set_fontsize(7)
+        bar = fig.colorbar(image, ax=list(axes[row, 1:]), shrink=0.8, pad=0.01)
+        bar.set_label("(out − mean) / RMS", fontsize=7)
+        bar.set_ticks([-limit, 0.0, limit])
+        bar.ax.tick_params(labelsize=7)
     save_figure(fig, out_dir / "checkerboard")
     return "checkerboard"
+
+
+def _learned_figure(config: Config, shown: dict[int, tuple], per_image: dict, out_dir: Path) -> tuple[str, tuple]:
+    """Rows: scales; columns: truth, bicubic, the trained transposed conv, ESPCN, ESPCN − bicubic."""
+    size = config.zoom_size_quick if config.quick else config.zoom_size
+    step = math.lcm(*config.learned_scales)
+    smallest = min((truth for truth, _, _ in shown.values()), key=lambda t: t.size)
+    top, left = _zoom_window(smallest, size, step)
+    rows, cols = slice(top, top + size), slice(left, left + size)
+    fig = new_figure(9.0, 1.9 * len(shown) + 0.3)
+    axes = np.atleast_2d(fig.subplots(len(shown), 5))
+    espcn, tconv = list(LEARNED)[1], list(LEARNED)[0]
+    name = config.learned_zoom
+    diff = None
+    for ax_row, (s, (truth, _, estimates)) in zip(axes, shown.items()):
+        _panel(ax_row[0], truth[rows, cols], "truth")
+        for ax, (method, label) in zip(ax_row[1:4], ((_BICUBIC, "bicubic a=−0.75"), (tconv, "transp. conv\nbicubic init, trained"),
+                                                     (espcn, "ESPCN"))):
+            _panel(ax, estimates[method][rows, cols], f"{label}, ×{s}\n{per_image[method][s][name]['psnr']:.2f} dB")
+        delta = (estimates[espcn] - estimates[_BICUBIC])[rows, cols]
+        diff = _panel(ax_row[4], delta, f"ESPCN − bicubic, ×{s}", vmin=-0.15, vmax=0.15, cmap="RdBu_r")
+        for ax in ax_row:
+            ax.title.set_fontsize(8)
+    bar = fig.colorbar(diff, ax=list(axes[:, 4]), shrink=0.6, pad=0.02)
+    bar.ax.tick_params(labelsize=7)
+    stem = f"learned_{name}"
+    save_figure(fig, out_dir / stem)
+    return stem, (top, left, size)
 
 
 # ----------------------------------------------------------------------------------------
@@ -489,21 +633,80 @@ def _training_rows(config: Config, training: dict[int, dict], means: dict) -> li
     return rows
 
 
+def _learned_rows(config: Config, per_image: dict, info: dict) -> tuple[list[dict], dict]:
+    """The ``learned`` table (one row per method and scale) and the mean PSNR/SSIM as a dict."""
+    means = {m: {s: {k: float(np.mean([per_image[m][s][n][k] for n in IMAGES])) for k in ("psnr", "ssim")}
+                 for s in config.learned_scales} for m in per_image}
+    height, width = image_shape(config.quick)
+    rows = []
+    for m in per_image:
+        for s in config.learned_scales:
+            made = info[s].get(m, {})
+            gains = [per_image[m][s][n]["psnr"] - per_image[_BICUBIC][s][n]["psnr"] for n in IMAGES]
+            rows.append({
+                "method": m, "scale": s, "crop": f"{height // s * s}×{width // s * s}", "weights": made.get("weights", "none"),
+                "parameters": made.get("parameters", 0), "weights_kb": round(made.get("bytes", 0) / 1000, 1),
+                "train_steps": made.get("steps", 0), "train_seconds": round(made.get("seconds", 0.0), 1),
+                "psnr": round(means[m][s]["psnr"], 2), "ssim": round(means[m][s]["ssim"], 4),
+                "vs_bicubic_db": round(means[m][s]["psnr"] - means[_BICUBIC][s]["psnr"], 2),
+                "images_above_bicubic": sum(g > 0 for g in gains),
+                **{n: round(per_image[m][s][n]["psnr"], 2) for n in IMAGES},
+            })
+    return rows, means
+
+
+def _learned_finding(config: Config, means: dict, per_image: dict, info: dict) -> str:
+    espcn, tconv = list(LEARNED)[1], list(LEARNED)[0]
+
+    def gain(m: str, s: int) -> float:
+        return means[m][s]["psnr"] - means[_BICUBIC][s]["psnr"]
+
+    first = config.learned_scales[0]
+    target = gain(espcn, first) - 1.0
+    verdict = f"target met by {target:.2f} dB" if target >= 0 else f"target missed by {-target:.2f} dB"
+    wins = sum(per_image[espcn][s][n]["psnr"] > per_image[_BICUBIC][s][n]["psnr"]
+               for s in config.learned_scales for n in IMAGES)
+    made = info[first][espcn]
+    return (
+        f"The trained ESPCN ({made['weights']} weights, {made['parameters']} parameters, {made['steps']} steps in "
+        f"{made['seconds']:.0f} s at ×{first}) against bicubic a=-0.75 on the held-out images: "
+        + ", ".join(f"{gain(espcn, s):+.2f} dB at ×{s}" for s in config.learned_scales)
+        + f" (≥ 1.0 dB wanted at ×{first}: {verdict}); it beats bicubic in {wins} of "
+        f"{len(IMAGES) * len(config.learned_scales)} (image, scale) cases. The linear transposed convolution "
+        "started as bicubic and trained the same way gains "
+        + ", ".join(f"{gain(tconv, s):+.2f} dB at ×{s}" for s in config.learned_scales) + "."
+    )
+
+
+def _checker_finding(config: Config, checker: list[dict]) -> str:
+    s = config.checker_scale
+    rows = {r["layer"]: r for r in checker if r["scale"] == s and r["layer"] in RANDOM_LAYERS}
+    k4 = rows[RANDOM_LAYERS[1]]["score_median"]
+    pairs = ", ".join(f"{name} {_score(rows[name]['score_median'])} → {_score(rows[name]['score_draw0_trained'])}"
+                      for name in RANDOM_LAYERS)
+    return (
+        f"Checkerboard score of a flat input at ×{s} (√ of the energy fraction at the Nyquist-phase frequencies; 0 = "
+        f"no periodic pattern), median of {config.checker_draws} random initialisations → the first draw after "
+        f"training (ESPCN: the trained model): {pairs}; k=4 "
+        + ("checkers too, although its overlap counts are even" if k4 > 0.1 else "does not checker")
+        + ", and ICNR and resize-conv start exactly flat."
+    )
+
+
 def _findings(config: Config, means: dict, per_image: dict, training: dict, equality: dict, checker: list[dict],
-              unpool_fraction: dict) -> list[str]:
+              unpool_fraction: dict, learned: tuple[dict, dict, dict]) -> list[str]:
     def p(m: str, s: int) -> float:
         return means[m][s]["psnr"]
 
     cases = len(IMAGES) * len(config.scales)
     wins = {m: sum(per_image[m][s][n]["psnr"] > per_image["nearest"][s][n]["psnr"] for s in config.scales for n in IMAGES)
-            for m in ("bilinear", "bicubic a=-0.75")}
-
+            for m in ("bilinear", _BICUBIC)}
     ranking = []
     for s in config.scales:
         order = sorted(METHODS, key=lambda m: -p(m, s))
         ranking.append(f"at ×{s} {order[0]} {p(order[0], s):.2f}, {order[1]} {p(order[1], s):.2f}, {order[2]} "
                        f"{p(order[2], s):.2f}, ..., last {order[-1]} {p(order[-1], s):.2f}")
-    bicubic = "bicubic a=-0.75"
+    bicubic = _BICUBIC
     gaps = "; ".join(
         f"at ×{s} it gains {p(bicubic, s) - p('nearest', s):+.2f} dB over nearest and "
         f"{p(bicubic, s) - p('bilinear', s):+.2f} dB over bilinear, and a=-0.5 scores "
@@ -514,31 +717,28 @@ def _findings(config: Config, means: dict, per_image: dict, training: dict, equa
     beat = sum(p(m, s) > p(bicubic, s) for m in TRAINED for s in config.scales)
     epochs = next(iter(training.values()))[TRAINED[0]]["epochs"]
     steps = next(iter(training.values()))[TRAINED[0]]["steps"]
-    score = {(r["layer"], r["scale"]): r["score_median"] for r in checker}
-    cs = config.checker_scale
-    k4 = score[RANDOM_LAYERS[1], cs]
-    after = "; ".join(f"×{s} " + ", ".join(f"{_plain(m)} {score[m, s]:.3f}" for m in TRAINED) for s in config.scales)
     return [
-        "Mean PSNR (dB) over the four held-out test images, best first: " + "; ".join(ranking) + ".",
+        "Interpolations and single layers, mean PSNR (dB) over the four held-out test images, best first: "
+        + "; ".join(ranking) + ".",
         f"Bicubic a=-0.75 against the simpler interpolations: {gaps}; image by image, bicubic a=-0.75 beats nearest "
-        f"in {wins['bicubic a=-0.75']} and bilinear beats nearest in {wins['bilinear']} of {cases} (image, scale) cases.",
-        f"The trained layers, fitted to this very downsampling model on other images ({epochs} epoch"
+        f"in {wins[_BICUBIC]} and bilinear beats nearest in {wins['bilinear']} of {cases} (image, scale) cases.",
+        f"The single trained layers, fitted to this very downsampling model on other images ({epochs} epoch"
         f"{'s' if epochs != 1 else ''}, {steps} steps of {config.batch_size} patches), against bicubic a=-0.75: {trained}; "
-        f"{beat} of {len(TRAINED) * len(config.scales)} trained cases beat bicubic.",
-        "The untrained transposed convolution with FCN's bilinear kernel equals bilinear interpolation to "
-        + ", ".join(f"{equality[s]:.1e} at ×{s}" for s in config.scales)
-        + " (float32 layer against float64 interpolation): it is bilinear interpolation, nothing more.",
-        f"Checkerboard score of a flat input (×{cs}; 0 = no periodic pattern; median of {config.checker_draws} random "
-        f"initialisations): transposed conv k=3 {score[RANDOM_LAYERS[0], cs]:.3f} and k=4 {k4:.3f} "
-        + ("(even overlap counts alone do not prevent it)" if k4 > 0.1 else "(even overlap counts prevent it)")
-        + f", pixel shuffle with random init {score[RANDOM_LAYERS[2], cs]:.3f}, resize-conv "
-        f"{_small(score[RANDOM_LAYERS[3], cs])} and pixel shuffle with ICNR {_small(score[RANDOM_LAYERS[4], cs])}; after "
-        f"training: {after}.",
+        f"{beat} of {len(TRAINED) * len(config.scales)} trained cases beat bicubic. Untrained, the transposed "
+        "convolution with FCN's bilinear kernel equals bilinear interpolation to "
+        + ", ".join(f"{equality[s]:.1e} at ×{s}" for s in config.scales) + ".",
+        _learned_finding(config, *learned),
+        _checker_finding(config, checker),
         "Max-unpooling puts each window's maximum back at its argmax and zeros elsewhere (non-zero fraction "
         + ", ".join(f"{unpool_fraction[s]:.3f} at ×{s}" for s in config.scales) + "), so its PSNR is "
         + ", ".join(f"{p(_UNPOOL, s):.2f} dB at ×{s}" for s in config.scales)
         + ": it restores where the maxima were, not the image.",
     ]
+
+
+def _score(value: float) -> str:
+    """A checkerboard score: three decimals, or two significant digits below 0.001 ("0" when exactly 0)."""
+    return f"{value:.3f}" if value >= 1e-3 else _small(value)
 
 
 def _small(value: float) -> str:
@@ -585,6 +785,51 @@ def _evaluate(config: Config, images: dict, train: list, figures: list, out_dir:
     return per_image, training, layers_by_scale, equality, unpool_fraction
 
 
+def _round_scores(rows: list[dict]) -> list[dict]:
+    """The checkerboard rows with every score rounded to 3 significant digits (empty cells stay empty)."""
+    return [{k: float(f"{v:.3g}") if k.startswith("score") and isinstance(v, float) else v for k, v in r.items()}
+            for r in rows]
+
+
+def _table_captions(config: Config) -> dict[str, str]:
+    scales = ", ".join(f"×{s}" for s in config.learned_scales)
+    return {
+        "scores": "Mean PSNR (dB) and SSIM over the four test images (held out from training) after downsampling "
+        "by 2 and 4 (antialiased bicubic, as the training pairs) and upsampling back; max-unpooling instead "
+        "starts from the max-pooled image and its argmax indices.",
+        "psnr_per_image": "PSNR (dB) of every method on every test image, per scale.",
+        "training": "The trained single layers: kernel size, parameters, training length and time, MSE on the whole "
+        "training images before (the initial interpolation) and after training, and test PSNR against bicubic "
+        "a=−0.75.",
+        "learned": f"The trained ESPCN and bicubic-initialised transposed convolution (luminance models of "
+        f"learned.pretrained) against bicubic a=−0.75 at {scales} on the four held-out test images, cropped at the "
+        "bottom and right to a multiple of the factor (crop): mean PSNR (dB) and SSIM, gain over bicubic, images on "
+        "which the model beats bicubic, PSNR per image; parameters, weights file size and training steps and "
+        "seconds (2 PyTorch threads; for shipped weights, as recorded when they were trained).",
+        "checkerboard": "Checkerboard score of each layer's output for a flat input (std of the sub-pixel phase "
+        "means / RMS = √ of the energy fraction at the Nyquist-phase frequencies; 0 = no periodic pattern): random "
+        f"layers over {config.checker_draws} seeded draws (median, min, max), their first draw before and after "
+        "training (score_draw0, score_draw0_trained; for ESPCN the trained model), and the fixed and trained layers "
+        "of the comparisons.",
+    }
+
+
+def _figure_captions(config: Config) -> dict[str, str]:
+    s = config.checker_scale
+    return {
+        "learned": f"{config.learned_zoom}, one row per factor: the same crop (the window with the most gradient "
+        "energy) of the truth, bicubic a=−0.75, the trained bicubic-initialised transposed convolution and ESPCN, "
+        "grey range [0, 1]; titles give the PSNR of the whole image. Last column: what ESPCN adds to bicubic "
+        "(red positive, blue negative, ±0.15).",
+        "checkerboard": f"Checkerboards at stride {s}. Left: how many kernel copies a transposed convolution adds "
+        f"into each output pixel of a {config.overlap_input}×{config.overlap_input} input (uneven for k=3, even "
+        "inside for k=4). Right: the output of a flat input as deviation from its mean in units of its RMS, top "
+        "through seeded randomly initialised layers (range ±1; pixel shuffle: an independent kernel per sub-pixel), bottom through the same draws after training and "
+        f"the trained ESPCN (range ±{config.checker_after_range:g}: the patterns that remain are small); the score "
+        "is the spread of the sub-pixel phase means over the RMS.",
+    }
+
+
 def run(config: Config, out_dir: Path, *, started: float | None = None) -> dict:
     """Upsample, train, score, study checkerboards; write metrics, tables and figures into ``out_dir``."""
     import torch
@@ -599,19 +844,19 @@ def run(config: Config, out_dir: Path, *, started: float | None = None) -> dict:
     torch.set_num_threads(1)
     try:
         per_image, training, layers, equality, unpool_fraction = _evaluate(config, images, train, figures, out_dir)
+        log.info("trained models at %s", ", ".join(f"x{s}" for s in config.learned_scales))
+        shipped, made = learned_models(config, out_dir)
+        learned_per_image, learned_shown = _evaluate_learned(config, images, shipped)
         log.info("checkerboard study")
-        checker_rows, shown = _checkerboard_study(config, layers)
+        checker_rows, shown = _checkerboard_study(config, layers, shipped, train)
     finally:
         torch.set_num_threads(threads)
     score_rows, image_rows, means = _score_tables(config, per_image)
-    figures.append({"stem": _checkerboard_figure(config, shown, out_dir), "caption": (
-        f"Checkerboards at stride {config.checker_scale}. Left: how many kernel copies a transposed convolution adds "
-        f"into each output pixel of a {config.overlap_input}×{config.overlap_input} input (uneven for k=3, even inside "
-        "for k=4). Right: the output of a flat "
-        "input through seeded randomly initialised layers and the trained ×2 transposed convolution, as deviation "
-        "from its mean in units of its RMS (pale grey = flat); the score is the spread of the sub-pixel phase means.")})
-    checker_table = [{**r, "score_median": round(r["score_median"], 4), "score_min": round(r["score_min"], 4),
-                      "score_max": round(r["score_max"], 4)} for r in checker_rows]
+    learned_rows, learned_means = _learned_rows(config, learned_per_image, made)
+    captions = _figure_captions(config)
+    stem, _ = _learned_figure(config, learned_shown, learned_per_image, out_dir)
+    figures.append({"stem": stem, "caption": captions["learned"]})
+    figures.append({"stem": _checkerboard_figure(config, shown, out_dir), "caption": captions["checkerboard"]})
     results = {
         "mean": {m: {f"x{s}": v for s, v in by_scale.items()} for m, by_scale in means.items()},
         "per_image": {m: {f"x{s}": v for s, v in by_scale.items()} for m, by_scale in per_image.items()},
@@ -620,31 +865,24 @@ def run(config: Config, out_dir: Path, *, started: float | None = None) -> dict:
         "training": {f"x{s}": {m: {k: v for k, v in info[m].items()} for m in TRAINED}
                      for s, info in training.items()},
         "training_reference_mse": {f"x{s}": info["reference"] for s, info in training.items()},
+        "learned_mean": {m: {f"x{s}": v for s, v in by_scale.items()} for m, by_scale in learned_means.items()},
+        "learned_per_image": {m: {f"x{s}": v for s, v in by_scale.items()} for m, by_scale in learned_per_image.items()},
+        "learned_models": {f"x{s}": info for s, info in made.items()},
         "checkerboard": checker_rows,
         "overlap_period": {f"k{k}": learned.overlap_map(k, config.checker_scale).tolist() for k in (3, 4)},
         "overlap_full": {f"k{k}": learned.overlap_map(k, config.checker_scale, input_size=config.overlap_input).tolist()
                          for k in (3, 4)},
         "figures": figures,
-        "table_captions": {
-            "scores": "Mean PSNR (dB) and SSIM over the four test images (held out from training) after downsampling "
-            "by 2 and 4 (antialiased bicubic, as the training pairs) and upsampling back; max-unpooling instead "
-            "starts from the max-pooled image and its argmax indices.",
-            "psnr_per_image": "PSNR (dB) of every method on every test image, per scale.",
-            "training": "The trained layers: kernel size, parameters, training length and time, MSE on the whole "
-            "training images before (the initial interpolation) and after training, and test PSNR against bicubic "
-            "a=−0.75.",
-            "checkerboard": "Checkerboard score of each layer's output for a flat input (std of the sub-pixel phase "
-            "means / RMS; 0 = no periodic pattern): random layers over several seeded draws, and the fixed and "
-            "trained layers of the main comparison.",
-        },
+        "table_captions": _table_captions(config),
     }
-    results["findings"] = _findings(config, means, per_image, training, equality, checker_rows, unpool_fraction)
+    results["findings"] = _findings(config, means, per_image, training, equality, checker_rows, unpool_fraction,
+                                    (learned_means, learned_per_image, made))
     write_metrics(
         out_dir,
         meta=metadata(seed=config.seed, seconds=time.perf_counter() - start),
         config=config,
         results=results,
         tables={"scores": score_rows, "psnr_per_image": image_rows, "training": _training_rows(config, training, means),
-                "checkerboard": checker_table},
+                "learned": learned_rows, "checkerboard": _round_scores(checker_rows)},
     )
     return results

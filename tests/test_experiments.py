@@ -107,3 +107,30 @@ def test_cli_list_run_and_errors(tmp_path):
     assert again.exit_code == 2 and "--overwrite" in again.output
     unknown = runner.invoke(main, ["experiments", "run", "nope", "--out", str(tmp_path)])
     assert unknown.exit_code == 2 and "unknown experiment 'nope'" in unknown.output
+
+
+def test_retrain_reaches_only_experiments_with_the_setting(tmp_path, monkeypatch):
+    """``--retrain`` goes to the Config of experiments that have the field; the others get their defaults."""
+    import dataclasses
+
+    import experiments.arithmetic as arithmetic
+    import experiments.upsampling as upsampling
+
+    seen = {}
+
+    def record(config, out_dir, *, started=None):
+        seen[type(config).__module__] = config
+        return {}
+
+    monkeypatch.setattr(arithmetic, "run", record)
+    monkeypatch.setattr(upsampling, "run", record)
+    assert "retrain" not in {f.name for f in dataclasses.fields(arithmetic.Config)}
+    experiments.run(["arithmetic", "upsampling"], tmp_path, seed=5, quick=True, retrain=True)
+    assert seen["experiments.upsampling"].retrain is True and seen["experiments.upsampling"].seed == 5
+    assert seen["experiments.arithmetic"] == arithmetic.Config(seed=5, quick=True)
+    seen.clear()
+    cli = CliRunner().invoke(
+        main, ["experiments", "run", "upsampling", "--out", str(tmp_path / "cli"), "--quick", "--retrain"]
+    )
+    assert cli.exit_code == 0, cli.output
+    assert seen["experiments.upsampling"].retrain is True

@@ -44,6 +44,10 @@ def _mean(results, method, scale):
     return results["mean"][method][f"x{scale}"]["psnr"]
 
 
+def _learned_mean(results, method, scale):
+    return results["learned_mean"][method][f"x{scale}"]["psnr"]
+
+
 # ---------------------------------------------------------------------------- directions
 
 
@@ -186,6 +190,60 @@ def test_max_unpooling_one_value_per_window_at_argmax(images):
         np.testing.assert_array_equal(indices, torch_indices[0, 0].numpy())
 
 
+# ---------------------------------------------------------------------------- shipped trained models
+
+
+def test_learned_models_beat_bicubic_and_the_espcn_more(quick):
+    _, results = quick
+    for scale in (2, 3, 4):
+        bicubic = _learned_mean(results, BICUBIC, scale)
+        tconv = _learned_mean(results, "transposed conv bicubic init (trained)", scale)
+        espcn = _learned_mean(results, "ESPCN (trained)", scale)
+        assert bicubic < tconv < espcn, (scale, bicubic, tconv, espcn)
+        for image in IMAGES:
+            per = results["learned_per_image"]
+            assert per["ESPCN (trained)"][f"x{scale}"][image]["psnr"] > per[BICUBIC][f"x{scale}"][image]["psnr"]
+        info = results["learned_models"][f"x{scale}"]["ESPCN (trained)"]
+        assert info["weights"] == "shipped" and info["bytes"] < 200_000 and info["parameters"] > 20_000
+
+
+def test_learned_scores_equal_an_independent_computation(quick, images):
+    """ESPCN x3 on camera: the shipped weights through torch directly, the image cropped to a multiple of 3
+    (96 x 126 in quick mode), PSNR from scikit-image on the clipped estimate; bicubic from F.interpolate."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from learned.pretrained import load_pretrained
+
+    _, results = quick
+    truth = images["camera"][:96, :126]
+    x = F.interpolate(torch.from_numpy(truth.astype(np.float32))[None, None], size=(32, 42), mode="bicubic",
+                      antialias=True, align_corners=False)
+    with torch.no_grad():
+        espcn = load_pretrained("espcn", 3)(x)[0, 0].double().numpy()
+    bicubic = F.interpolate(x.double(), scale_factor=3, mode="bicubic", align_corners=False)[0, 0].numpy()
+    for method, estimate in (("ESPCN (trained)", espcn), (BICUBIC, bicubic)):
+        expected = peak_signal_noise_ratio(truth, np.clip(estimate, 0, 1), data_range=1.0)
+        assert results["learned_per_image"][method]["x3"]["camera"]["psnr"] == pytest.approx(expected, abs=1e-3)
+
+
+def test_retrain_trains_saves_and_reproduces(tmp_path):
+    """The retrain path (quick: a few steps): weights saved in the output folder, identical for the same seed,
+    different from the shipped ones."""
+    from learned.pretrained import weights_path
+
+    config = U.Config(quick=True, retrain=True, learned_scales=(2,), retrain_steps_quick=2)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, info = U.learned_models(config, tmp_path / "a")
+    second, _ = U.learned_models(config, tmp_path / "b")
+    for name, kind in U.LEARNED.items():
+        a, b = (tmp_path / d / "weights" / f"{kind}_x2.pt" for d in ("a", "b"))
+        assert a.read_bytes() == b.read_bytes()
+        assert info[2][name]["weights"] == "retrained" and info[2][name]["steps"] == 2
+        shipped = torch.load(weights_path(kind, 2), weights_only=True)
+        assert any(not torch.equal(v, first[2][name].state_dict()[k]) for k, v in shipped.items())
+
+
 # ---------------------------------------------------------------------------- checkerboards
 
 
@@ -206,6 +264,17 @@ def test_checkerboard_scores(quick):
         assert rows[BILINEAR_TCONV, scale]["score_max"] < 1e-6  # bilinear phases all sum to 1
         assert rows["resize-conv (trained)", scale]["score_max"] < 1e-6  # resize-conv cannot make one
         assert rows["transposed conv (trained)", scale]["score_max"] < 0.1 * k3
+    # Before and after training (first draw): the checkering layers lose much of it even in quick mode's 3 epochs,
+    # the ones that started flat stay (nearly) flat.
+    for layer in ("transposed conv k=3 (random)", "transposed conv k=4 (random)", "pixel shuffle (random)"):
+        row = rows[layer, 2]
+        assert row["score_draw0_trained"] < 0.8 * row["score_draw0"], row
+    assert rows["ESPCN (ICNR)", 2]["score_max"] < 1e-6
+    for layer in ("resize-conv (random)", "pixel shuffle (ICNR)", "ESPCN (ICNR)"):
+        assert rows[layer, 2]["score_draw0_trained"] < 0.01
+    for scale in (2, 3, 4):
+        for name in U.LEARNED:
+            assert rows[name, scale]["score_max"] < 0.01
 
 
 def test_checkerboard_score_analytic():
@@ -253,8 +322,9 @@ def test_seeds_change_random_layers_only_through_the_seed():
     b = U.random_layers(U.Config(seed=0), 0)
     c = U.random_layers(U.Config(seed=1), 0)
     for name in U.RANDOM_LAYERS:
-        assert torch.equal(a[name].weight, b[name].weight)
-        assert not torch.equal(a[name].weight, c[name].weight)
+        weights = [next(layer[name].parameters()) for layer in (a, b, c)]
+        assert torch.equal(weights[0], weights[1])
+        assert not torch.equal(weights[0], weights[2])
 
 
 # ---------------------------------------------------------------------------- files and text
@@ -264,7 +334,7 @@ def test_outputs_tables_and_figures(quick):
     folder, results = quick
     doc = json.loads((folder / "metrics.json").read_text())
     assert doc["meta"]["seed"] == 0 and doc["config"]["quick"] is True
-    assert {"scores", "psnr_per_image", "training", "checkerboard"} == set(doc["tables"])
+    assert {"scores", "psnr_per_image", "training", "learned", "checkerboard"} == set(doc["tables"])
     for table, rows in doc["tables"].items():
         assert (folder / f"{table}.md").read_text().count("\n") == len(rows) + 2
         assert (folder / f"{table}.csv").read_text().count("\n") == len(rows) + 1
@@ -274,7 +344,7 @@ def test_outputs_tables_and_figures(quick):
     for figure in results["figures"]:
         assert (folder / f"{figure['stem']}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (folder / f"{figure['stem']}.pdf").read_bytes()[:5] == b"%PDF-"
-    assert {f["stem"] for f in results["figures"]} == {"zoom_camera_x4", "checkerboard"}
+    assert [f["stem"] for f in results["figures"]] == ["zoom_camera_x4", "learned_camera", "checkerboard"]
     assert not list(folder.parent.glob(".*partial*"))
     assert experiments.describe("upsampling").startswith("Upsampling: ") and experiments.describe("upsampling").endswith("?")
 
@@ -290,9 +360,14 @@ def test_findings_state_the_computed_numbers(quick):
     assert f"{gain:+.2f} dB over nearest" in findings[1]
     beat = sum(_mean(results, m, s) > _mean(results, BICUBIC, s) for m in U.TRAINED for s in (2, 4))
     assert f"{beat} of 6 trained cases beat bicubic" in findings[2]
-    assert f"{results['bilinear_tconv_max_difference']['x2']:.1e} at ×2" in findings[3]
-    k3 = _rows(results)["transposed conv k=3 (random)", 2]["score_median"]
-    assert f"k=3 {k3:.3f}" in findings[4]
+    assert f"{results['bilinear_tconv_max_difference']['x2']:.1e} at ×2" in findings[2]
+    for scale in (2, 3, 4):
+        gain = _learned_mean(results, "ESPCN (trained)", scale) - _learned_mean(results, BICUBIC, scale)
+        assert f"{gain:+.2f} dB at ×{scale}" in findings[3]
+    gain2 = _learned_mean(results, "ESPCN (trained)", 2) - _learned_mean(results, BICUBIC, 2)
+    assert (f"target met by {gain2 - 1:.2f} dB" if gain2 >= 1 else f"target missed by {1 - gain2:.2f} dB") in findings[3]
+    k3 = _rows(results)["transposed conv k=3 (random)", 2]
+    assert f"transposed conv k=3 (random) {k3['score_median']:.3f} → {k3['score_draw0_trained']:.3f}" in findings[4]
     assert f"{_mean(results, 'max-unpooling', 4):.2f} dB at ×4" in findings[5]
 
 

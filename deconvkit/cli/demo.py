@@ -15,8 +15,10 @@ from deconvkit.cli.experiments import report_progress, run_experiments
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The one seed of every random draw.")
 @click.option("--quick", is_flag=True, help="Small images and short training: seconds, for tests (not for reports).")
 @click.option("--overwrite", is_flag=True, help="Replace the report in a non-empty --out.")
+@click.option("--retrain", is_flag=True,
+              help="Train the shipped upsampling models anew from --seed instead of loading them (about 2 min more).")
 @click.pass_context
-def demo_command(ctx: click.Context, out: Path, seed: int, quick: bool, overwrite: bool) -> None:
+def demo_command(ctx: click.Context, out: Path, seed: int, quick: bool, overwrite: bool, retrain: bool) -> None:
     """Run all experiments on the bundled images and write the report to --out.
 
     The report is OUT/index.html (one self-contained page for a browser) and OUT/README.md
@@ -30,5 +32,7 @@ def demo_command(ctx: click.Context, out: Path, seed: int, quick: bool, overwrit
     import experiments
 
     report_progress(ctx)
-    pages = run_experiments(lambda: experiments.demo(out, seed=seed, quick=quick, overwrite=overwrite))
+    pages = run_experiments(
+        lambda: experiments.demo(out, seed=seed, quick=quick, overwrite=overwrite, retrain=retrain)
+    )
     click.echo(f"report: {pages[0]}")

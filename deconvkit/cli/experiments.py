@@ -66,8 +66,11 @@ def list_command() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The one seed of every random draw.")
 @click.option("--quick", is_flag=True, help="Small sizes: seconds instead of minutes (used by the tests).")
 @click.option("--overwrite", is_flag=True, help="Replace existing results.")
+@click.option("--retrain", is_flag=True, help="Train shipped models anew from --seed instead of loading them.")
 @click.pass_context
-def run_command(ctx: click.Context, names: tuple[str, ...], out: Path, seed: int, quick: bool, overwrite: bool) -> None:
+def run_command(
+    ctx: click.Context, names: tuple[str, ...], out: Path, seed: int, quick: bool, overwrite: bool, retrain: bool
+) -> None:
     """Run experiments NAMES into OUT/<name>/ and rebuild OUT/index.html and OUT/README.md.
 
     The report pages cover every experiment folder present in OUT.
@@ -83,7 +86,9 @@ def run_command(ctx: click.Context, names: tuple[str, ...], out: Path, seed: int
     unknown = [n for n in names if n not in experiments.names()]
     if unknown:
         raise click.UsageError(f"unknown experiment {unknown[0]!r}; available: {', '.join(experiments.names())}")
-    run_experiments(lambda: experiments.run(list(names), out, seed=seed, quick=quick, overwrite=overwrite))
+    run_experiments(
+        lambda: experiments.run(list(names), out, seed=seed, quick=quick, overwrite=overwrite, retrain=retrain)
+    )
     present = [n for n in experiments.names() if (out / n / "metrics.json").is_file()]
     pages = run_experiments(lambda: build_report(out, present))
     for name in names:
