@@ -701,7 +701,7 @@ def test_demo_refuses_a_file_as_folder(tmp_path: Path) -> None:
 # -------------------------------------------------------------------- help, version, imports
 
 
-@pytest.mark.parametrize("command", [[], ["deblur"], ["blur"], ["psf"], ["demo"], ["estimate"]], ids=lambda c: c[0] if c else "main")
+@pytest.mark.parametrize("command", [[], ["deblur"], ["blur"], ["psf"], ["demo"], ["estimate"], ["upsample"]], ids=lambda c: c[0] if c else "main")
 def test_help_has_an_example(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert result.exit_code == 0, result.output

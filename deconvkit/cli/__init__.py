@@ -19,6 +19,7 @@ from deconvkit.cli.demo import demo_command
 from deconvkit.cli.estimate import estimate_command
 from deconvkit.cli.experiments import experiments_group
 from deconvkit.cli.psf import psf_command
+from deconvkit.cli.upsample import upsample_command
 
 __all__ = ["main"]
 
@@ -107,4 +108,5 @@ main.add_command(blur_command)
 main.add_command(psf_command)
 main.add_command(demo_command)
 main.add_command(estimate_command)
+main.add_command(upsample_command)
 main.add_command(experiments_group)
