@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["IMAGES", "image_shape", "test_images", "trim", "simulate", "psnr", "ssim"]
+__all__ = ["IMAGES", "image_shape", "test_images", "training_images", "trim", "simulate", "psnr", "ssim"]
 
 #: names of the bundled samples the experiments use, in table order
 IMAGES = ("camera", "astronaut", "brick", "text_chart")
@@ -57,6 +57,17 @@ def test_images(quick: bool, names: tuple[str, ...] = IMAGES, *, margin: int = 0
             image = np.pad(image, [(short[0], short[0]), (short[1], short[1])], mode="edge")
         images[name] = _centre_crop(image, shape)
     return images
+
+
+def training_images(names: tuple[str, ...], *, crop: int | None = None) -> list[np.ndarray]:
+    """The images the trained models learn from (never the test images): float64 gray in
+    [0, 1], whole, or their central ``crop × crop`` (at most the image) in quick mode."""
+    import data
+
+    images = [data.load(name, dtype=np.float64, gray=True) for name in names]
+    if crop is None:
+        return images
+    return [_centre_crop(im, (min(crop, im.shape[0]), min(crop, im.shape[1]))) for im in images]
 
 
 def trim(image: np.ndarray, margin: int) -> np.ndarray:

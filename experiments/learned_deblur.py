@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._images import IMAGES, psnr, simulate, ssim, test_images, trim
+from experiments._images import IMAGES, psnr, simulate, ssim, test_images, training_images, trim
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
 
 __all__ = ["Config", "run", "make_psfs", "training_spectrum", "spectrum_at", "wiener_gain", "wiener_spectral", "BLURS",
@@ -315,14 +315,8 @@ def _progress() -> bool | None:
 
 
 def _training_images(config: Config) -> list[np.ndarray]:
-    """The training images (gray, float64); in quick mode their central ``train_crop_quick``² crops."""
-    import data
-
-    images = [data.load(name, dtype=np.float64, gray=True) for name in config.train_images]
-    if not config.quick:
-        return images
-    size = config.train_crop_quick
-    return [im[max(0, (im.shape[0] - size) // 2) :, max(0, (im.shape[1] - size) // 2) :][:size, :size] for im in images]
+    """The training images; in quick mode their central ``train_crop_quick``² crops."""
+    return training_images(config.train_images, crop=config.train_crop_quick if config.quick else None)
 
 
 def _train(config: Config, blur_index: int, pairs: list) -> dict[str, Any]:

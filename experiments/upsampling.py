@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._images import IMAGES, image_shape, psnr, ssim, test_images
+from experiments._images import IMAGES, image_shape, psnr, ssim, test_images, training_images
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
 from learned.checkerboard import checkerboard_score, flat_response
 
@@ -251,14 +251,8 @@ def _estimates(lr: np.ndarray, truth: np.ndarray, scale: int, layers: dict[str, 
 
 
 def _training_images(config: Config) -> list[np.ndarray]:
-    """The training images (gray, float64); in quick mode their central ``train_crop_quick``² crops."""
-    import data
-
-    images = [data.load(name, dtype=np.float64, gray=True) for name in config.train_images]
-    if not config.quick:
-        return images
-    size = config.train_crop_quick
-    return [im[max(0, (im.shape[0] - size) // 2) :, max(0, (im.shape[1] - size) // 2) :][:size, :size] for im in images]
+    """The training images; in quick mode their central ``train_crop_quick``² crops."""
+    return training_images(config.train_images, crop=config.train_crop_quick if config.quick else None)
 
 
 def _train_mse(layer: Any, pairs: list) -> float:

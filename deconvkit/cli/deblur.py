@@ -19,6 +19,7 @@ from deconvkit.cli.options import (
     output_targets,
     overwrite_option,
     psf_options_with_auto,
+    write_output,
 )
 
 log = logging.getLogger("deconvkit")
@@ -63,7 +64,7 @@ def run_job(job: DeblurJob) -> tuple[float, list[str]]:
     import numpy as np
 
     import restore
-    from deconvkit.io import ensure_memory, image_info, read_samples, write_image
+    from deconvkit.io import ensure_memory, image_info, read_samples
 
     start = time.perf_counter()
     header = image_info(job.source)
@@ -97,15 +98,7 @@ def run_job(job: DeblurJob) -> tuple[float, list[str]]:
             restore.richardson_lucy(colour, psf, num_iter=job.iterations, **options)
     if result.dtype.kind == "f":  # float TIFF samples: values are already in [0, 1] units
         result = result.astype(np.float32, copy=False)
-    suffix = job.target.suffix.lower()
-    eight_bit_only = suffix in {".jpg", ".jpeg", ".bmp", ".webp"}
-    if result.ndim == 3 and result.shape[2] == 4 and suffix in {".jpg", ".jpeg"}:
-        log.warning("%s: JPEG has no alpha channel; the alpha channel is dropped", job.target)
-        result = result[..., :3]
-    bit_depth = 8 if eight_bit_only or info.bit_depth == 8 else 16
-    if info.bit_depth > 8 and eight_bit_only:
-        log.warning("%s: %s stores 8 bits; the %d-bit input is reduced", job.target, suffix, info.bit_depth)
-    write_image(job.target, result, bit_depth=bit_depth, overwrite=job.overwrite)
+    write_output(job.target, result, input_bit_depth=info.bit_depth, overwrite=job.overwrite)
     return time.perf_counter() - start, notes
 
 

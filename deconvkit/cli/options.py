@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,11 @@ import click
 
 from deconvkit.errors import DeconvkitError
 
+log = logging.getLogger("deconvkit")
+
 __all__ = [
     "output_targets",
+    "write_output",
     "psf_options",
     "psf_options_with_auto",
     "NsrParam",
@@ -222,3 +226,22 @@ def output_targets(inputs: list[Path], output: Path | None, out_dir: Path | None
     if dupes:
         raise click.UsageError(f"several inputs share the file name {dupes[0]!r}; they would overwrite each other in --out-dir")
     return [out_dir / p.name for p in inputs]
+
+
+def write_output(target: Path, result: Any, *, input_bit_depth: int, overwrite: bool) -> None:
+    """Write a command's result image, keeping the input's bit depth where the format allows.
+
+    JPEG, BMP and WebP store 8 bits (a 16-bit input is reduced, with a warning); PNG and
+    TIFF keep 16. JPEG has no alpha channel: it is dropped, with a warning.
+    """
+    from deconvkit.io import write_image
+
+    suffix = target.suffix.lower()
+    eight_bit_only = suffix in {".jpg", ".jpeg", ".bmp", ".webp"}
+    if result.ndim == 3 and result.shape[2] == 4 and suffix in {".jpg", ".jpeg"}:
+        log.warning("%s: JPEG has no alpha channel; the alpha channel is dropped", target)
+        result = result[..., :3]
+    bit_depth = 8 if eight_bit_only or input_bit_depth == 8 else 16
+    if input_bit_depth > 8 and eight_bit_only:
+        log.warning("%s: %s stores 8 bits; the %d-bit input is reduced", target, suffix, input_bit_depth)
+    write_image(target, result, bit_depth=bit_depth, overwrite=overwrite)

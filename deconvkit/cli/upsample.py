@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from deconvkit.cli.options import check_output_path, finite, output_targets, overwrite_option
+from deconvkit.cli.options import check_output_path, finite, output_targets, overwrite_option, write_output
 
 log = logging.getLogger("deconvkit")
 
@@ -44,7 +44,7 @@ def run_job(job: UpsampleJob, *, model: object = None) -> float:
     """
     import numpy as np
 
-    from deconvkit.io import ensure_memory, image_info, read_image, write_image
+    from deconvkit.io import ensure_memory, image_info, read_image
     from learned.upsample import upsample_image
 
     start = time.perf_counter()
@@ -56,15 +56,7 @@ def run_job(job: UpsampleJob, *, model: object = None) -> float:
     image, info = read_image(job.source, dtype=np.float32, with_info=True)
     result = upsample_image(image, job.scale, method=job.method, cubic_a=job.cubic_a, model=model)
     del image
-    suffix = job.target.suffix.lower()
-    eight_bit_only = suffix in {".jpg", ".jpeg", ".bmp", ".webp"}
-    if result.ndim == 3 and result.shape[2] == 4 and suffix in {".jpg", ".jpeg"}:
-        log.warning("%s: JPEG has no alpha channel; the alpha channel is dropped", job.target)
-        result = result[..., :3]
-    bit_depth = 8 if eight_bit_only or info.bit_depth == 8 else 16
-    if info.bit_depth > 8 and eight_bit_only:
-        log.warning("%s: %s stores 8 bits; the %d-bit input is reduced", job.target, suffix, info.bit_depth)
-    write_image(job.target, result, bit_depth=bit_depth, overwrite=job.overwrite)
+    write_output(job.target, result, input_bit_depth=info.bit_depth, overwrite=job.overwrite)
     return time.perf_counter() - start
 
 
