@@ -205,17 +205,26 @@ def flat_response(model: Any, *, size: int = 24, value: float = 0.5, channel: in
 
 
 def flat_checkerboard_score(
-    model: Any, scale: int, *, size: int = 24, value: float = 0.5, border: int = 6
+    model: Any, scale: int | None = None, *, size: int = 24, value: float = 0.5, border: int = 6
 ) -> float:
     """:func:`checkerboard_score` of :func:`flat_response`, without ``border`` input pixels per side.
 
-    ``border`` is in low-resolution pixels (default 6, beyond the reach of the borders into
-    every layer here: ESPCN's 5×5, 3×3, 3×3 convolutions and the bicubic residual see 4 and
-    2 pixels away); the margin is ``border · scale`` output pixels.
+    ``scale`` is the model's upsampling factor, measured from its output (``size`` in,
+    ``scale · size`` out); if given, it must agree, since phases of the wrong period hide
+    a checkerboard. ``border`` is in low-resolution pixels (default 6, beyond the reach of
+    the borders into every layer here: ESPCN's 5×5, 3×3, 3×3 convolutions and the bicubic
+    residual see 4 and 2 pixels away); the margin is ``border · scale`` output pixels.
     """
-    s = check_number("scale", scale, low=1, integer=True)
     b = check_number("border", border, low=0, integer=True)
     n = check_number("size", size, low=1, integer=True)
     if n <= 2 * b:
         raise InvalidParameterError(f"size {n} leaves no interior after a border of {b} on each side")
-    return checkerboard_score(flat_response(model, size=n, value=value), s, margin=b * s)
+    response = flat_response(model, size=n, value=value)
+    factor, rest = divmod(response.shape[0], n)
+    if rest or response.shape[0] != response.shape[1]:
+        raise InvalidParameterError(f"the model maps {n}×{n} to {response.shape[0]}×{response.shape[1]}, not an integer upsampling")
+    if scale is not None:
+        s = check_number("scale", scale, low=1, integer=True)
+        if s != factor:
+            raise InvalidParameterError(f"scale {s} does not match the model, which upsamples by {factor}")
+    return checkerboard_score(response, factor, margin=b * factor)

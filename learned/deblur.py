@@ -309,7 +309,10 @@ def _fit_cg(problem: _LinearProblem, steps: int, tol: float, progress: bool | No
     with _bar(steps, "linear (CG)", progress) as bar:
         for _ in range(steps):
             ap = problem.adjoint(problem.forward(p))
-            alpha = rz / float(np.vdot(p, ap))
+            pap = float(np.vdot(p, ap))
+            if not pap > 0:  # p is in the null space: nothing left to gain along it
+                break
+            alpha = rz / pap
             g += alpha * p
             r -= alpha * ap
             history.append((problem.target_energy - float(np.vdot(g, b)) - float(np.vdot(g, r))) / problem.count)
@@ -465,6 +468,8 @@ def fit_linear_deblur(
     dt = _check_dtype(dtype)
     check_choice("method", method, LINEAR_METHODS)
     checked = _check_pairs(pairs, np.dtype(np.float64) if method == "cg" else dt)
+    if not any(np.any(y) for y, _ in checked):
+        raise InvalidParameterError("the blurred training images are all zero: there is nothing to learn a filter from")
     k = _check_kernel_size(kernel_size, checked)
     steps = check_number("steps", steps, low=1, integer=True)
     tol = float(check_number("tol", tol, low=0))
@@ -564,7 +569,8 @@ class DeblurCNN(nn.Module):
         sizes = [1] + [self.channels] * (self.depth - 1) + [1]
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            conv = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="replicate", dtype=dtype)
+            with torch.random.fork_rng(devices=[]):  # nn.Conv2d's default init must not draw from the global RNG
+                conv = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="replicate", dtype=dtype)
             with torch.no_grad():
                 conv.bias.zero_()
                 if i == self.depth - 1:

@@ -324,8 +324,11 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, UnpicklingError, EOFError...
+        # Only the first line of torch's message: the rest suggests weights_only=False, which
+        # would execute whatever an untrusted file contains.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise WeightsFileError(
-            f"{str(source)!r} is not a readable PyTorch weights file ({type(exc).__name__}: {exc})"
+            f"{str(source)!r} is not a readable PyTorch weights file ({type(exc).__name__}: {first})"
         ) from exc
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsFileError(f"{str(source)!r} does not hold a state_dict (a mapping of names to tensors)")

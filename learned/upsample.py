@@ -19,7 +19,8 @@
 
 The trained models run in float32 tile by tile (``tile`` low-resolution pixels plus a halo
 wider than their reach), so memory stays bounded on large photos and the result equals the
-untiled one. Nothing is clipped (conventions: clip only when writing integers).
+untiled one to float32 rounding (at ×3, up to 1.5e-5: PyTorch's bicubic coordinates of a
+tile and of the whole image round differently). Nothing is clipped (conventions: clip only when writing integers).
 """
 
 from __future__ import annotations

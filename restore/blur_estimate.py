@@ -40,7 +40,7 @@ class BlurEstimate:
         The model chosen.
     confidence : float
         In ``[0, 1]``: the confidence of the chosen model; for ``"none"``, one minus the
-        larger confidence of the two blurs.
+        larger confidence of the two blurs, or 0 for a flat or tiny image (nothing measured).
     motion : MotionEstimate
         Best motion fit (whatever ``kind`` is).
     defocus : DefocusEstimate
@@ -111,10 +111,12 @@ def estimate_blur(
     zeros *not* seen in the other directions) and the disk model
     (:func:`restore.estimate_defocus`, zeros on rings). Each fit's evidence ``E`` is the
     drop of the residual when its zeros are modelled, in residual variances. The kind is
-    the one with the larger score, ``E_motion`` or ``2 E_defocus``; if that evidence is
-    below ``EVIDENCE_HALF`` (40, where the confidence is 0.5) the answer is ``"none"``:
-    a sharp photo, a flat or tiny image, or a blur too weak (or an image too smooth) to
-    show its zeros above the noise.
+    ``"none"`` when neither evidence reaches ``EVIDENCE_HALF`` (40, where the confidence
+    is 0.5): a sharp photo, a flat image, or a blur too weak (or an image too smooth) to
+    show its zeros above the noise; its confidence is one minus the larger of the two.
+    Otherwise the kind is, of those that reach it, the one with the larger score,
+    ``E_motion`` or ``2 E_defocus``. A flat image, or one smaller than 32 pixels on a
+    side, has no spectrum to measure: ``"none"`` with confidence 0 (unknown).
 
     Examples
     --------
@@ -127,16 +129,28 @@ def estimate_blur(
     check_number("analysis_size", analysis_size, low=32, integer=True)
     check_limits(max_length, max_radius)
     spectrum = analyse(image, analysis_size=int(analysis_size))
-    if spectrum is None:
+    if spectrum is None or not np.ptp(spectrum.power) > 0:
+        # Too small or flat to measure a blur: "none", with no confidence in it.
         motion = MotionEstimate(1.0, 0.0, 0.0, 0.0, 0.0)
         defocus = DefocusEstimate(0.5, 0.0, 0.0, 0.0)
-        return BlurEstimate("none", 1.0, motion, defocus, 0.0)
+        noise = _small_image_noise(image) if spectrum is None else spectrum.noise_sigma
+        return BlurEstimate("none", 0.0, motion, defocus, noise)
     motion = motion_from_spectrum(spectrum, max_length=max_length)
     defocus = defocus_from_spectrum(spectrum, max_radius=max_radius)
-    scores = {"motion": motion.evidence, "defocus": _DEFOCUS_WEIGHT * defocus.evidence}
-    kind = max(scores, key=scores.__getitem__)
-    evidence = motion.evidence if kind == "motion" else defocus.evidence
-    if evidence < EVIDENCE_HALF:
+    evidences = {"motion": motion.evidence, "defocus": defocus.evidence}
+    passing = [kind for kind, e in evidences.items() if e >= EVIDENCE_HALF]
+    if not passing:
         confidence = 1.0 - max(evidence_confidence(motion.evidence), evidence_confidence(defocus.evidence))
         return BlurEstimate("none", confidence, motion, defocus, spectrum.noise_sigma)
-    return BlurEstimate(kind, evidence_confidence(evidence), motion, defocus, spectrum.noise_sigma)
+    weights = {"motion": 1.0, "defocus": _DEFOCUS_WEIGHT}
+    kind = max(passing, key=lambda k: weights[k] * evidences[k])
+    return BlurEstimate(kind, evidence_confidence(evidences[kind]), motion, defocus, spectrum.noise_sigma)
+
+
+def _small_image_noise(image: np.ndarray) -> float:
+    """Noise of an image too small for a spectrum (:func:`restore.estimate_noise` needs 3 x 3)."""
+    from restore.noise import estimate_noise
+    from restore.spectrum import analysis_crop
+
+    crop = analysis_crop(image, 64)
+    return float(estimate_noise(crop)) if min(crop.shape) >= 3 else 0.0

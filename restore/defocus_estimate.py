@@ -161,8 +161,9 @@ def estimate_defocus(
     The OTF of a disk of radius ``R`` is ``2 J1(2πRρ) / (2πRρ)``: radially symmetric, with
     rings of zeros at ``ρ_k = j_{1,k} / (2πR)`` (``j_{1,1} = 3.8317``, then about
     ``1 / (2R)`` apart). The mean of the clipped log power over the rings ``|f| = ρ`` of a
-    Welch spectrum (:mod:`restore.spectrum`) is fitted, for every ``R`` on a 0.1 px grid
-    and then a 0.01 px grid, by ``log(S(ρ) |H_R(ρ)|² + N)`` with a smooth image spectrum
+    Welch spectrum (:mod:`restore.spectrum`) is fitted, for every ``R`` on a geometric grid
+    (3 % steps from 1.5 px), then eleven radii over ±3 % around the best, then the vertex
+    of the parabola through the best three, by ``log(S(ρ) |H_R(ρ)|² + N)`` with a smooth image spectrum
     ``S`` and the noise power ``N``, and again with ``|H_R|²`` replaced by its zero-free
     envelope. The radius is the one whose zeros reduce the residual most: a single
     spurious dip does not, since the model needs the whole series of zeros (and the

@@ -277,8 +277,9 @@ def estimate_motion(
         Blurred photo, any real dtype (colour is averaged over its channels). Not modified.
     max_length : float, optional
         Longest motion searched, in pixels (>= 6); default ``0.2 T`` where ``T`` (at most
-        512) is the analysis tile (102 px for photos of 512 px and more). The shortest is
-        :data:`MIN_LENGTH` (5 px).
+        512) is the analysis tile (102 px for photos of 512 px and more), and never more
+        than ``0.25 T`` (128 px): longer motions put fewer than four zeros in the
+        spectrum. The shortest is :data:`MIN_LENGTH` (5 px).
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024): the cost does not grow with the
         photo beyond it.

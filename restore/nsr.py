@@ -285,7 +285,8 @@ def estimate_nsr(
     the boundary error ``β S_x`` (:func:`boundary_nsr`) give the expected squared error of
     the Wiener estimate with a constant ``ν`` at each frequency,
     ``(S_x ν² + (σ² + β S_x) |H|²) / (|H|² + ν)²``; ``ν`` minimises its sum over the
-    frequency grid (a search on a log grid, then 1/40 decade). This is the constant that
+    frequency grid (a search on a grid of quarter decades, then eleven
+    values over ±1/4 decade around the best, 1/20 decade apart). This is the constant that
     comes closest to the spectral ``σ² / S_x(f)`` where it matters. The textbook rule
     ``σ² / var(x)`` is far smaller for a motion blur, because the signal's variance sits
     at low frequencies the blur barely touches (``benchmarks/bench_estimate.py`` measures

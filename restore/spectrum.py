@@ -110,7 +110,8 @@ class Spectrum:
 def analysis_crop(image: np.ndarray, size: int) -> np.ndarray:
     """The centred ``size x size`` (at most) crop of an image, as a float64 gray array.
 
-    Colour images are averaged over their first three channels (alpha is ignored). Only
+    Colour images are averaged over their first three channels; alpha (the second of two
+    channels, the fourth of four) is ignored. Only
     the crop is read and converted (and checked for NaN and infinity), so a 12 MP photo
     costs no more than its crop.
     """
@@ -119,8 +120,9 @@ def analysis_crop(image: np.ndarray, size: int) -> np.ndarray:
     ch, cw = min(h, size), min(w, size)
     top, left = (h - ch) // 2, (w - cw) // 2
     crop = as_float_array(x[top : top + ch, left : left + cw], name="image", ndim=(2, 3))
-    if crop.ndim == 3:
-        crop = crop[..., : min(3, crop.shape[2])].mean(axis=2, dtype=np.float64)
+    if crop.ndim == 3:  # gray + alpha: the gray; RGB(A): the mean of R, G, B
+        colour = 1 if crop.shape[2] == 2 else min(3, crop.shape[2])
+        crop = crop[..., :colour].mean(axis=2, dtype=np.float64)
     return np.asarray(crop, dtype=np.float64)
 
 
@@ -180,15 +182,19 @@ def power_spectrum(gray: np.ndarray, *, tile: int = MAX_TILE, workers: int | Non
     """
     h, w = gray.shape
     t = _fast_even(min(tile, h, w))
+    # The tiles go through float32 FFTs: scale to unit spread first (and back at the end),
+    # so that values of any magnitude neither overflow nor underflow.
+    scale = float(np.std(gray))
+    scale = scale if 0 < scale < np.inf else 1.0
     hann = np.sin(np.pi * np.arange(t) / t) ** 2  # periodic Hann window
     window = np.outer(hann, hann).astype(np.float32)
     acc = np.zeros((t, t // 2 + 1))
     starts = [(r, c) for r in _tile_starts(h, t) for c in _tile_starts(w, t)]
     for r, c in starts:
         block = gray[r : r + t, c : c + t]
-        spec = sfft.rfft2((block - block.mean()).astype(np.float32) * window, workers=workers)  # float32: 2x faster
+        spec = sfft.rfft2(((block - block.mean()) / scale).astype(np.float32) * window, workers=workers)  # float32: 2x faster
         acc += spec.real**2 + spec.imag**2
-    acc /= len(starts) * float((window.astype(np.float64) ** 2).sum())
+    acc *= scale**2 / (len(starts) * float((window.astype(np.float64) ** 2).sum()))
     # Full spectrum from the half by P(-f) = P(f), then centred.
     c = t // 2
     full = np.empty((t, t))

@@ -802,6 +802,20 @@ def test_deblur_default_nsr_is_auto_and_matches_restore(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_raw(tmp_path / "o2.png"), read_raw(tmp_path / "out.png"))
 
 
+def test_deblur_auto_nsr_with_laplacian_reports_the_constant_it_uses(tmp_path: Path) -> None:
+    """With --reg laplacian the automatic NSR is one constant (times |D|^2), named in the log;
+    the output equals restore.wiener(..., nsr="auto", reg="laplacian")."""
+    psf = restore.motion_psf(15, 60)
+    _camera_blurred(tmp_path / "in.png", psf)
+    args = ("--blur", "motion", "--length", "15", "--angle", "60", "--reg", "laplacian")
+    result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", *args)
+    assert result.exit_code == 0, result.output
+    assert "x |D|^2" in result.stderr and "S(f)" not in result.stderr
+    image = read_image(tmp_path / "in.png")
+    expected = np.rint(np.clip(restore.wiener(image, psf, nsr="auto", reg="laplacian"), 0, 1) * 65535)
+    assert np.abs(read_raw(tmp_path / "out.png").astype(np.float64) - expected).max() <= 2.0
+
+
 def test_deblur_auto_nsr_on_a_tiny_image_falls_back_to_the_default(tmp_path: Path) -> None:
     make_image(tmp_path / "in.png")  # 31 x 40: too small to estimate a spectrum
     result = invoke("deblur", tmp_path / "in.png", "-o", tmp_path / "out.png", *MOTION)

@@ -116,9 +116,40 @@ def test_estimate_blur_chooses_the_right_kind(psf, kind):
 
 @pytest.mark.parametrize("image", [np.full((64, 64), 7.0), np.ones((8, 8))], ids=["flat", "tiny"])
 def test_estimate_blur_on_bad_images_says_none(image):
+    """Nothing to measure: "none", and no confidence in that answer either."""
     est = estimate_blur(image)
-    assert est.kind == "none"
+    assert est.kind == "none" and est.confidence == 0
     assert est.motion.confidence == 0 and est.defocus.confidence == 0
+
+
+def test_tiny_image_still_gets_its_noise_level():
+    noise = np.random.default_rng(4).normal(0.5, 0.2, (20, 24))
+    est = estimate_blur(noise)
+    assert est.kind == "none" and est.confidence == 0
+    assert est.noise_sigma == pytest.approx(0.2, rel=0.3)
+
+
+@pytest.mark.parametrize(
+    ("e_motion", "e_defocus", "kind"),
+    [(45.0, 25.0, "motion"), (25.0, 45.0, "defocus"), (45.0, 30.0, "motion"), (60.0, 45.0, "defocus"), (39.0, 39.0, "none")],
+)
+def test_choice_rule(monkeypatch, e_motion, e_defocus, kind):
+    """A kind is chosen only if its own evidence reaches EVIDENCE_HALF (40); among those, the
+    larger of E_motion and 2 E_defocus wins. A motion at 45 is not lost to a defocus whose
+    doubled score (50) is larger but whose own evidence (25) is too weak."""
+    import restore.blur_estimate as be
+    from restore import MotionEstimate
+    from restore.spectrum import evidence_confidence
+
+    monkeypatch.setattr(be, "motion_from_spectrum", lambda s, max_length=None: MotionEstimate(15.0, 30.0, evidence_confidence(e_motion), e_motion, 0.01))
+    monkeypatch.setattr(be, "defocus_from_spectrum", lambda s, max_radius=None: DefocusEstimate(3.0, evidence_confidence(e_defocus), e_defocus, 0.01))
+    est = estimate_blur(np.random.default_rng(0).random((64, 64)))
+    assert est.kind == kind
+    expected = {"motion": e_motion, "defocus": e_defocus}.get(kind)
+    if expected is None:
+        assert est.confidence == pytest.approx(1 - evidence_confidence(39.0))
+    else:
+        assert est.confidence == pytest.approx(evidence_confidence(expected))
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,9 @@ def test_estimate_nsr_is_a_positive_unit_free_constant():
     nsr = estimate_nsr(y, psf)
     assert isinstance(nsr, float) and 1e-6 < nsr < 1
     assert estimate_nsr(255 * y, psf) == pytest.approx(nsr, rel=1e-3)
+    # Any magnitude: the float32 FFTs of the analysis work on a rescaled copy (no overflow at 1e20).
+    assert estimate_nsr(1e20 * y, psf) == pytest.approx(nsr, rel=1e-3)
+    assert estimate_nsr(1e-20 * y, psf) == pytest.approx(nsr, rel=1e-3)
     assert estimate_nsr(y, psf, noise_sigma=0.05) > nsr  # more noise, more regularisation
 
 

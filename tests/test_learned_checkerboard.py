@@ -168,3 +168,11 @@ def test_flat_response_shape_dtype_and_value(one_torch_thread):
         flat_response(rgb, size=8, channel=3)
     with pytest.raises(InvalidParameterError, match="no interior"):
         flat_checkerboard_score(layer, 3, size=12, border=6)
+
+
+def test_flat_score_reads_the_scale_from_the_model(one_torch_thread):
+    """Phases of the wrong period would hide the pattern (a k=3, s=2 layer scores 0 at 3)."""
+    layer = TransposedConvUpsampler(2, 1, kernel_size=3, init="random", rng=0)
+    assert flat_checkerboard_score(layer) == flat_checkerboard_score(layer, 2) > 0.5
+    with pytest.raises(InvalidParameterError, match="scale 3 does not match the model, which upsamples by 2"):
+        flat_checkerboard_score(layer, 3)

@@ -202,6 +202,7 @@ def test_linear_fit_bad_arguments(small_pairs, kwargs, match):
         ([(np.zeros((9, 9)), np.zeros((9, 8)))], r"pairs\[0\]: blurred \(9, 9\) and sharp \(9, 8\) differ"),
         ([(np.zeros((9, 9, 1)), np.zeros((9, 9, 1)))], r"pairs\[0\]\[0\] \(blurred\) must be 2-D"),
         ([(np.full((9, 9), np.nan), np.zeros((9, 9)))], "must be finite"),
+        ([(np.zeros((9, 9)), np.ones((9, 9)))], "all zero: there is nothing to learn"),
     ],
 )
 def test_linear_fit_bad_pairs(pairs, match):
@@ -254,6 +255,18 @@ def test_untrained_cnn_is_its_linear_filter(small_pairs):
     reference = F.conv2d(torch.from_numpy(padded)[None, None], torch.from_numpy(kernel)[None, None])
     np.testing.assert_allclose(z.numpy(), reference.numpy(), atol=1e-12)
     assert model.deblur(y.astype(np.float32)).dtype == np.float32
+
+
+def test_cnn_leaves_the_global_torch_rng_alone():
+    """Its weights come from ``rng`` only: the caller's global random stream is untouched."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = DeblurCNN(np.ones((3, 3)) / 9, channels=4, depth=3, rng=5)
+    assert torch.equal(torch.rand(3), expected)
+    b = DeblurCNN(np.ones((3, 3)) / 9, channels=4, depth=3, rng=5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
 
 
 def test_cnn_training_beats_its_linear_filter_and_repeats():

@@ -89,7 +89,7 @@ def run_job(job: DeblurJob) -> tuple[float, list[str]]:
         target[...] = colour
     else:
         if job.method == "wiener" and nsr == "auto":
-            nsr, note = _auto_nsr(colour, psf)
+            nsr, note = _auto_nsr(colour, psf, reg=job.reg)
             notes.append(note)
         options = {"boundary": job.boundary, "workers": job.fft_workers, "dtype": np.float32, "out": target}
         if job.method == "wiener":
@@ -102,13 +102,22 @@ def run_job(job: DeblurJob) -> tuple[float, list[str]]:
     return time.perf_counter() - start, notes
 
 
-def _auto_nsr(colour: Any, psf: Any) -> tuple[float | str, str]:
-    """``"auto"`` and a note on the fitted model, or the default NSR for tiny images."""
+def _auto_nsr(colour: Any, psf: Any, *, reg: str) -> tuple[float | str, str]:
+    """The NSR to pass to wiener for ``--nsr auto`` and a note on what was fitted.
+
+    ``reg="identity"``: ``"auto"`` (wiener fits the spectral NSR on its own DFT grid);
+    ``reg="laplacian"``: the fitted constant, computed here once. Tiny images get the
+    default NSR.
+    """
     import restore
+    from restore.nsr import auto_nsr
     from restore.wiener import DEFAULT_NSR
 
     if min(colour.shape[:2]) < _MIN_AUTO_NSR_SIDE:
         return DEFAULT_NSR, f"nsr auto: image smaller than {_MIN_AUTO_NSR_SIDE} px, nsr {DEFAULT_NSR:g} used"
+    if reg == "laplacian":
+        constant = float(auto_nsr(colour, psf, colour.shape[:2], reg="laplacian"))
+        return constant, f"nsr auto: {constant:.3g} x |D|^2 (the constant best under the fitted image spectrum)"
     model = restore.fit_natural_spectrum(colour, psf)
     sigma = model.noise_sigma / _full_scale(colour.dtype)
     return "auto", (
