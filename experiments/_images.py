@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["IMAGES", "image_shape", "test_images", "training_images", "trim", "simulate", "psnr", "ssim"]
+__all__ = ["IMAGES", "image_shape", "test_images", "training_images", "trim", "simulate", "psnr", "ssim", "busiest_window"]
 
 #: names of the bundled samples the experiments use, in table order
 IMAGES = ("camera", "astronaut", "brick", "text_chart")
@@ -124,3 +124,17 @@ def ssim(truth: np.ndarray, estimate: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
     return float(structural_similarity(truth, np.clip(estimate, 0.0, 1.0), data_range=1.0))
+
+
+def busiest_window(image: np.ndarray, size: int, *, step: int) -> tuple[int, int]:
+    """Top-left corner (multiples of ``step``) of the ``size × size`` window of ``image``
+    with the most gradient energy: where zoomed crops show the most detail."""
+    gy, gx = np.gradient(image)
+    energy = gy**2 + gx**2
+    best, corner = -1.0, (0, 0)
+    for top in range(0, image.shape[0] - size + 1, step):
+        for left in range(0, image.shape[1] - size + 1, step):
+            value = float(energy[top : top + size, left : left + size].sum())
+            if value > best:
+                best, corner = value, (top, left)
+    return corner

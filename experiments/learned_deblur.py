@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._images import IMAGES, psnr, simulate, ssim, test_images, training_images, trim
+from experiments._images import IMAGES, busiest_window, psnr, simulate, ssim, test_images, training_images, trim
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
 
 __all__ = ["Config", "run", "make_psfs", "training_spectrum", "spectrum_at", "wiener_gain", "wiener_spectral", "BLURS",
@@ -749,25 +749,12 @@ def _plot_convergence(config: Config, trained: dict, size_rows: list[dict], curv
     save_figure(fig, out_dir / "convergence")
 
 
-def _crop_window(truth: np.ndarray, size: int, step: int = 8) -> tuple[int, int]:
-    """Top-left corner of the ``size²`` window with the most gradient energy."""
-    gy, gx = np.gradient(truth)
-    energy = gy**2 + gx**2
-    best, corner = -1.0, (0, 0)
-    for top in range(0, truth.shape[0] - size + 1, step):
-        for left in range(0, truth.shape[1] - size + 1, step):
-            value = float(energy[top : top + size, left : left + size].sum())
-            if value > best:
-                best, corner = value, (top, left)
-    return corner
-
-
 def _plot_crops(config: Config, cases: dict, estimates: dict, scores: dict, out_dir: Path) -> tuple[int, int, int]:
     """Crops of the showcase image: truth, blurred, the Wiener filters, learned linear, CNN."""
     name, size = config.showcase_image, config.pick("crop")
     shown_methods = ("blurred", "wiener_scalar", "wiener_spectral", "learned_linear", "learned_cnn")
     truth = cases[BLURS[0]][name][0]
-    top, left = _crop_window(truth, size)
+    top, left = busiest_window(truth, size, step=8)
     window = (slice(top, top + size), slice(left, left + size))
     fig, axes, _ = _image_grid(12.0, len(estimates), len(shown_methods) + 1, colorbar=False, title_lines=2)
     for row, blur in enumerate(estimates):

@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments._images import IMAGES, image_shape, psnr, ssim, test_images, training_images
+from experiments._images import IMAGES, busiest_window, image_shape, psnr, ssim, test_images, training_images
 from experiments._report import metadata, new_figure, save_figure, show_image, write_metrics
 from learned.checkerboard import checkerboard_score, flat_response
 
@@ -480,19 +480,6 @@ def _panel(ax: Any, image: np.ndarray, title: str, **kwargs: Any) -> Any:
     return shown
 
 
-def _zoom_window(truth: np.ndarray, size: int, step: int) -> tuple[int, int]:
-    """Top-left corner (multiples of ``step``) of the ``size²`` window with the most gradient energy."""
-    gy, gx = np.gradient(truth)
-    energy = gy**2 + gx**2
-    best, corner = -1.0, (0, 0)
-    for top in range(0, truth.shape[0] - size + 1, step):
-        for left in range(0, truth.shape[1] - size + 1, step):
-            value = float(energy[top : top + size, left : left + size].sum())
-            if value > best:
-                best, corner = value, (top, left)
-    return corner
-
-
 _SHORT = {
     "nearest": "nearest", "bilinear": "bilinear", "bicubic a=-0.75": "bicubic a=−0.75",
     "bicubic a=-0.5": "bicubic a=−0.5", _BILINEAR_TCONV: "transp. conv\nbilinear init",
@@ -504,7 +491,7 @@ _SHORT = {
 def _zoom_figure(config: Config, name: str, scale: int, truth: np.ndarray, lr: np.ndarray,
                  estimates: dict[str, np.ndarray], scores: dict[str, float], out_dir: Path) -> tuple[str, tuple]:
     size = config.zoom_size_quick if config.quick else config.zoom_size
-    top, left = _zoom_window(truth, size, 2 * scale)
+    top, left = busiest_window(truth, size, step=2 * scale)
     rows, cols = slice(top, top + size), slice(left, left + size)
     low = slice(top // scale, (top + size) // scale), slice(left // scale, (left + size) // scale)
     pooled = unpool_image(truth, scale)[0]
@@ -566,7 +553,7 @@ def _learned_figure(config: Config, shown: dict[int, tuple], per_image: dict, ou
     size = config.zoom_size_quick if config.quick else config.zoom_size
     step = math.lcm(*config.learned_scales)
     smallest = min((truth for truth, _, _ in shown.values()), key=lambda t: t.size)
-    top, left = _zoom_window(smallest, size, step)
+    top, left = busiest_window(smallest, size, step=step)
     rows, cols = slice(top, top + size), slice(left, left + size)
     fig = new_figure(9.0, 1.9 * len(shown) + 0.3)
     axes = np.atleast_2d(fig.subplots(len(shown), 5))

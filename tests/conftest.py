@@ -46,3 +46,36 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def restore_cli_loggers():
+    """``deconvkit.cli.main`` configures the project's loggers (level, handler, no
+    propagation); undo that after a test so other tests see the default logging set-up.
+    CLI test modules use it for every test (``pytestmark``)."""
+    import logging
+
+    from deconvkit.cli import LOGGERS
+
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
+    yield
+    for logger, (level, handlers, propagate) in zip(loggers, saved):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+
+
+def invoke_cli(*args: object):
+    """Run ``deconvkit ARGS`` in-process (click's CliRunner); fail the test on any Python traceback."""
+    from click.testing import CliRunner
+
+    from deconvkit.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="deconvkit")
+    # CliRunner catches exceptions: anything but SystemExit (click's exit) is a crash.
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"deconvkit {' '.join(map(str, args))} crashed with {result.exception!r}\n{result.output}"
+    )
+    assert "Traceback" not in result.output
+    return result

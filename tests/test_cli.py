@@ -17,7 +17,6 @@ All images are generated here, small (31 x 40, odd by even) so the file runs in 
 from __future__ import annotations
 
 import importlib.metadata
-import logging
 import os
 import shutil
 import subprocess
@@ -28,11 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
 from PIL import Image
 
 import restore
-from deconvkit.cli import LOGGERS, main
+from conftest import invoke_cli
 from deconvkit.io import read_image, write_image
 
 H, W = 31, 40
@@ -43,28 +41,8 @@ Q16 = 0.5 / 65535  # largest rounding error of a 16-bit sample, in [0, 1] units
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True)
-def _restore_loggers():
-    """``main`` configures the project's loggers (level, handler, no propagation); undo
-    that after each test so other test modules see the default logging set-up."""
-    loggers = [logging.getLogger(name) for name in LOGGERS]
-    saved = [(lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
-    yield
-    for logger, (level, handlers, propagate) in zip(loggers, saved):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-
-
-def invoke(*args: object) -> Result:
-    """Run ``deconvkit ARGS`` in-process; fail the test on any Python traceback."""
-    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="deconvkit")
-    # CliRunner catches exceptions: anything but SystemExit (click's exit) is a crash.
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"deconvkit {' '.join(map(str, args))} crashed with {result.exception!r}\n{result.output}"
-    )
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("restore_cli_loggers")
+invoke = invoke_cli
 
 
 def partial_files(folder: Path) -> list[Path]:

@@ -8,43 +8,22 @@ quantisation step of the output file).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
 
-from deconvkit.cli import LOGGERS, main
-from deconvkit.cli.upsample import METHODS, upsample_command
+from conftest import invoke_cli
+from deconvkit.cli.upsample import METHODS
 from deconvkit.io import read_image, write_image
 from learned.upsample import UPSAMPLE_METHODS, upsample_image
 
 H, W = 19, 24
 
 
-@pytest.fixture(autouse=True)
-def _registered_and_restored_loggers():
-    """Register the command on the group (a no-op once ``deconvkit.cli`` does it) and undo
-    the logging set-up ``main`` makes, as tests/test_cli.py does."""
-    main.add_command(upsample_command)
-    loggers = [logging.getLogger(name) for name in LOGGERS]
-    saved = [(lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
-    yield
-    for logger, (level, handlers, propagate) in zip(loggers, saved):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-
-
-def invoke(*args: object) -> Result:
-    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="deconvkit")
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"deconvkit {' '.join(map(str, args))} crashed with {result.exception!r}\n{result.output}"
-    )
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("restore_cli_loggers")
+invoke = invoke_cli
 
 
 def image(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:

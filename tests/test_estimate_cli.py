@@ -7,48 +7,20 @@ scikit-image's camera, blurred with realistic borders and noisy, written as PNG.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
 from skimage import data
 
 import restore
-from deconvkit.cli import LOGGERS, main
-from deconvkit.cli.estimate import estimate_command
+from conftest import invoke_cli
 from deconvkit.io import write_image
 
 CAMERA = data.camera() / 255.0
 
 
-@pytest.fixture(scope="module")
-def cli():
-    """The ``deconvkit`` group with the ``estimate`` command (registered here too until
-    ``deconvkit/cli/__init__.py`` does it; adding it again is a no-op)."""
-    if "estimate" not in main.commands:
-        main.add_command(estimate_command)
-    return main
-
-
-@pytest.fixture(autouse=True)
-def _restore_loggers():
-    """``main`` configures the project's loggers; undo that after each test."""
-    loggers = [logging.getLogger(name) for name in LOGGERS]
-    saved = [(lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
-    yield
-    for logger, (level, handlers, propagate) in zip(loggers, saved):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
-
-
-def run(cli, *args: object) -> Result:
-    result = CliRunner().invoke(cli, [str(a) for a in args], prog_name="deconvkit")
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("restore_cli_loggers")
 
 
 def photo(path: Path, psf: np.ndarray, *, bit_depth: int = 8, channels: int = 1, seed: int = 0) -> Path:
@@ -71,8 +43,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-def test_table_lists_each_file_with_its_estimate(cli, files):
-    result = run(cli, "estimate", files["motion"], files["disk"], files["sharp"])
+def test_table_lists_each_file_with_its_estimate(files):
+    result = invoke_cli("estimate", files["motion"], files["disk"], files["sharp"])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     lines = result.stdout.splitlines()
@@ -88,8 +60,8 @@ def test_table_lists_each_file_with_its_estimate(cli, files):
     assert rows["sharp.png"][:4] == ["none", "-", "-", "-"]
 
 
-def test_json_output(cli, files):
-    result = run(cli, "estimate", "--json", files["motion"], files["sharp"])
+def test_json_output(files):
+    result = invoke_cli("estimate", "--json", files["motion"], files["sharp"])
     assert result.exit_code == 0, result.output
     motion, sharp = json.loads(result.stdout)
     assert motion["file"] == str(files["motion"]) and motion["blur"] == "motion"
@@ -98,10 +70,10 @@ def test_json_output(cli, files):
     assert sharp["blur"] == "none" and sharp["shape"] == [240, 256, 3]
 
 
-def test_one_bad_file_exits_1_after_the_others(cli, files, tmp_path):
+def test_one_bad_file_exits_1_after_the_others(files, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
-    result = run(cli, "estimate", files["motion"], bad, files["sharp"])
+    result = invoke_cli("estimate", files["motion"], bad, files["sharp"])
     assert result.exit_code == 1
     assert "motion.png" in result.stdout and "sharp.png" in result.stdout and "notes.png" not in result.stdout
     assert "notes.png" in result.stderr and "not an image" in result.stderr
@@ -112,14 +84,14 @@ def test_one_bad_file_exits_1_after_the_others(cli, files, tmp_path):
     ("args", "expected"),
     [(["--max-length", "3"], "--max-length must be >= 6"), (["--max-radius", "-1"], "--max-radius"), ([], "INPUTS")],
 )
-def test_usage_errors_exit_2(cli, files, args, expected):
+def test_usage_errors_exit_2(files, args, expected):
     inputs = [files["motion"]] if args else []
-    result = run(cli, "estimate", *args, *inputs)
+    result = invoke_cli("estimate", *args, *inputs)
     assert result.exit_code == 2
     assert expected in result.stderr and result.stdout == ""
 
 
-def test_help_has_an_example(cli):
-    result = run(cli, "estimate", "--help")
+def test_help_has_an_example():
+    result = invoke_cli("estimate", "--help")
     assert result.exit_code == 0
     assert "deconvkit estimate photo.jpg" in result.stdout
