@@ -15,6 +15,7 @@ import click
 from deconvkit.cli.options import (
     check_output_path,
     finite,
+    inputs_and_outputs,
     nsr_value,
     output_targets,
     overwrite_option,
@@ -133,13 +134,7 @@ def _full_scale(dtype: Any) -> float:
 
 
 @click.command("deblur")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input only).")
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path),
-    help="Folder for the outputs (created if missing); each keeps its input's name.",
-)
+@inputs_and_outputs
 @psf_options_with_auto
 @click.option(
     "--nsr",

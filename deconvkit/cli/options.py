@@ -16,6 +16,7 @@ from deconvkit.errors import DeconvkitError
 log = logging.getLogger("deconvkit")
 
 __all__ = [
+    "inputs_and_outputs",
     "output_targets",
     "write_output",
     "psf_options",
@@ -124,6 +125,20 @@ def _psf_options(func: Callable[..., Any], *, allow_auto: bool) -> Callable[...,
     for option in reversed(options):
         with_psf = option(with_psf)
     return with_psf
+
+
+def inputs_and_outputs(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the ``INPUTS...`` argument (existing files) and ``-o/--output`` / ``--out-dir``
+    (see :func:`output_targets`) of the commands that turn images into images."""
+    func = click.option(
+        "--out-dir",
+        type=click.Path(path_type=Path),
+        help="Folder for the outputs (created if missing); each keeps its input's name.",
+    )(func)
+    func = click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input only).")(func)
+    return click.argument(
+        "inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    )(func)
 
 
 def overwrite_option(func: Callable[..., Any]) -> Callable[..., Any]:

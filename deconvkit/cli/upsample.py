@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from deconvkit.cli.options import check_output_path, finite, output_targets, overwrite_option, write_output
+from deconvkit.cli.options import (
+    check_output_path,
+    finite,
+    inputs_and_outputs,
+    output_targets,
+    overwrite_option,
+    write_output,
+)
 
 log = logging.getLogger("deconvkit")
 
@@ -61,13 +68,7 @@ def run_job(job: UpsampleJob, *, model: object = None) -> float:
 
 
 @click.command("upsample")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input only).")
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path),
-    help="Folder for the outputs (created if missing); each keeps its input's name.",
-)
+@inputs_and_outputs
 @click.option("--scale", type=click.IntRange(min=2, max=8), default=2, show_default=True,
               help="Integer factor; the learned methods have weights for 2, 3 and 4.")
 @click.option(
