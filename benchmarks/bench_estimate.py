@@ -4,7 +4,7 @@ against the targets of issue 5, on synthetic blurs of natural photos.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_estimate.py [--cases 20] [--repeats 5] [--out DIR] [--quick]
+    .venv/bin/python benchmarks/bench_estimate.py [--cases 20] [--repeats 5] [--out DIR] [--quick] [--jpeg Q ...]
 
 Markdown tables go to stdout, progress to stderr, and the same data to
 ``DIR/bench_estimate.json`` (default ``benchmarks/results``).
@@ -20,6 +20,12 @@ Method
   borders are not circular), adds Gaussian noise of sigma 0.01 and quantises to 8 bits.
   The output crop has the same size for every case of an image (the largest that fits the
   largest PSF, at most 512 x 512) at a random position.
+- **JPEG** (``--jpeg Q``, repeatable): every observation is also JPEG-encoded at quality
+  ``Q`` (OpenCV, 4:2:0 chroma as cameras store it) after the noise and the 8-bit
+  quantisation, and decoded before anything is estimated or deblurred; the whole set of
+  cases (the same draws) runs once per quality, ``lossless`` being the default and the
+  only run without the option. JPEG removes most of the high-frequency noise (the noise
+  is no longer white), which blur estimation must survive.
 - **Cases**: ``--cases`` per image of each kind: motion with length uniform in [5, 45] px and
   angle uniform in [0, 180); defocus with radius uniform in [2, 15] px; and, for the choice
   of blur kind only, sharp crops (noise and quantisation only). One seed
@@ -103,9 +109,22 @@ def load_photo(name: str) -> np.ndarray:
     return img[..., :3] if img.ndim == 3 else np.stack([img] * 3, axis=-1)
 
 
-def observe(scene: np.ndarray, psf: np.ndarray, out: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """An RGB image in [0, 1] through JPEG at ``quality`` (OpenCV's encoder, which takes BGR)."""
+    import cv2
+
+    bgr = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)[..., ::-1]
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(bgr), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding at quality {quality} failed")
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float64) / 255.0
+
+
+def observe(scene: np.ndarray, psf: np.ndarray, out: int, rng: np.random.Generator,
+            quality: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Blur a random crop as a camera would; return (observation, sharp truth), both
-    ``(out, out, 3)``: the truth is the scene under the observation's pixels."""
+    ``(out, out, 3)``: the truth is the scene under the observation's pixels. With a JPEG
+    ``quality`` the observation goes through JPEG last."""
     kh, kw = psf.shape
     h, w = scene.shape[:2]
     r = int(rng.integers(0, h - (out + kh - 1) + 1))
@@ -115,7 +134,7 @@ def observe(scene: np.ndarray, psf: np.ndarray, out: int, rng: np.random.Generat
     y = y + SIGMA * rng.standard_normal(y.shape)
     y = np.round(np.clip(y, 0, 1) * 255) / 255
     truth = crop[(kh - 1) // 2 :][:out, (kw - 1) // 2 :][:, :out]
-    return y, truth
+    return (y if quality is None else jpeg(y, quality)), truth
 
 
 def psnr(truth: np.ndarray, est: np.ndarray) -> float:
@@ -132,9 +151,10 @@ def angle_error(a: float, b: float) -> float:
 # --------------------------------------------------------------------------- accuracy
 
 
-def run_cases(cases_per_image: int, rng: np.random.Generator) -> list[dict]:
+def run_cases(cases_per_image: int, rng: np.random.Generator, quality: int | None = None) -> list[dict]:
     """Every case: truth, estimates, errors, PSNRs. Motion and defocus cases are deblurred
-    with the true PSF at every fixed NSR and with nsr="auto", and with the estimated PSF."""
+    with the true PSF at every fixed NSR and with nsr="auto", and with the estimated PSF.
+    ``quality``: JPEG quality of the observations (None: lossless)."""
     rows: list[dict] = []
     max_psf = max(restore.motion_psf(LENGTHS[1], 45).shape[0], restore.motion_psf(LENGTHS[1], 0).shape[1],
                   restore.defocus_psf(RADII[1]).shape[0])
@@ -144,16 +164,18 @@ def run_cases(cases_per_image: int, rng: np.random.Generator) -> list[dict]:
         plan = [("motion", float(rng.uniform(*LENGTHS)), float(rng.uniform(0, 180))) for _ in range(cases_per_image)]
         plan += [("defocus", float(rng.uniform(*RADII)), None) for _ in range(cases_per_image)]
         plan += [("none", None, None) for _ in range(max(2, cases_per_image // 4))]
-        log(f"{name}: {len(plan)} cases, {out}x{out} crops")
+        log(f"{name}: {len(plan)} cases, {out}x{out} crops{'' if quality is None else f', JPEG quality {quality}'}")
         for kind, p1, p2 in plan:
             psf = restore.motion_psf(p1, p2) if kind == "motion" else restore.defocus_psf(p1) if kind == "defocus" else np.ones((1, 1))
-            y, truth = observe(scene, psf, out, rng)
+            y, truth = observe(scene, psf, out, rng, quality)
             row: dict = {"image": name, "kind": kind, "size": out}
             t0 = time.perf_counter()
             found = restore.estimate_blur(y)
             row["estimate_blur_s"] = time.perf_counter() - t0
             row["chosen"] = found.kind
             row["chosen_confidence"] = found.confidence
+            row["chosen_length"], row["chosen_angle"] = found.motion.length, found.motion.angle
+            row["chosen_radius"] = found.defocus.radius
             row["noise_sigma_est"] = restore.estimate_noise(y)
             if kind == "motion":
                 est = restore.estimate_motion(y)
@@ -176,6 +198,33 @@ def run_cases(cases_per_image: int, rng: np.random.Generator) -> list[dict]:
                 row["deblur_loss_db"] = row["psnr_true_auto"] - row["psnr_est_auto"]
             rows.append(row)
     return rows
+
+
+def answer(row: dict) -> str:
+    """What ``estimate_blur`` told for a case: ``"right"`` (the true kind, and for a blur
+    its parameters: length within 1 px and angle within 5 deg, radius within 0.5 px),
+    ``"wrong parameters"`` (the true kind, parameters off), ``"wrong kind"`` (another blur,
+    or a blur for a sharp crop) or ``"none"`` (no blur; right for a sharp crop). The two
+    wrong answers are confident ones: a PSF that deblurring would use."""
+    kind, chosen = row["kind"], row["chosen"]
+    if chosen == "none":
+        return "right" if kind == "none" else "none"
+    if chosen != kind:
+        return "wrong kind"
+    if kind == "motion":
+        ok = abs(row["chosen_length"] - row["length"]) <= 1.0 and angle_error(row["chosen_angle"], row["angle"]) <= 5.0
+    else:
+        ok = abs(row["chosen_radius"] - row["radius"]) <= 0.5
+    return "right" if ok else "wrong parameters"
+
+
+ANSWERS = ("right", "wrong parameters", "wrong kind", "none")
+
+
+def answers(rows: list[dict]) -> dict:
+    """Counts of :func:`answer` per true kind."""
+    return {k: {a: sum(1 for r in rows if r["kind"] == k and answer(r) == a) for a in ANSWERS}
+            for k in ("motion", "defocus", "none")}
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -246,6 +295,7 @@ def summarise(rows: list[dict]) -> dict:
             },
         },
         "choice_confusion": confusion,
+        "answers": answers(rows),
         "noise": {
             "median_relative_error": float(np.median([abs(r["noise_sigma_est"] / SIGMA - 1) for r in blurred])),
             "share_within_10_percent": float(np.mean([abs(r["noise_sigma_est"] / SIGMA - 1) <= 0.1 for r in blurred])),
@@ -303,23 +353,36 @@ def bench_timing(repeats: int) -> dict:
 # --------------------------------------------------------------------------- report
 
 
+def quality_name(quality: int | None) -> str:
+    return "lossless" if quality is None else f"JPEG quality {quality}"
+
+
 def markdown(res: dict) -> str:
     meta = res["metadata"]
-    s = res["summary"]
+    lines = [f"## bench_estimate: blur and noise estimation, {meta['date_utc']}", "",
+             f"{fmt_commit(meta)}; {meta['cpu_count']} CPUs ({meta['cpu_model']}); numpy {meta['numpy']}, scipy "
+             f"{meta['scipy']}, scikit-image {meta['skimage']}; seed {meta['seed']}; {meta['cases_per_image']} cases per "
+             f"image and kind on {', '.join(IMAGES)} (8-bit colour; non-circular borders; noise sigma {SIGMA}; 8-bit quantised"
+             f"; then {', '.join(quality_name(q) for q in meta['jpeg_qualities'])}).", ""]
+    for i, run in enumerate(res["runs"]):
+        lines += run_markdown(run, res["targets"], res.get("timing") if i == 0 else None)
+    note = contention_note(meta)
+    lines.append(f"Total benchmark time: {res['elapsed_s']:.0f} s.{' ' + note if note else ''}")
+    return "\n".join(lines)
+
+
+def run_markdown(run: dict, t: dict, tm: dict | None) -> list[str]:
+    """The tables of one run (one JPEG quality, or lossless); the timing row if given."""
+    s = run["summary"]
     m, d, b, n = s["motion"], s["defocus"], s["deblur"], s["nsr"]
     lines: list[str] = []
     add = lines.append
-    add(f"## bench_estimate: blur and noise estimation, {meta['date_utc']}")
-    add("")
-    add(f"{fmt_commit(meta)}; {meta['cpu_count']} CPUs ({meta['cpu_model']}); numpy {meta['numpy']}, scipy "
-        f"{meta['scipy']}, scikit-image {meta['skimage']}; seed {meta['seed']}; {meta['cases_per_image']} cases per "
-        f"image and kind on {', '.join(IMAGES)} (8-bit colour; non-circular borders; noise sigma {SIGMA}; 8-bit quantised).")
+    add(f"## {quality_name(run['jpeg_quality'])}")
     add("")
     add("### Targets")
     add("")
     add("| target | measured | goal | verdict |")
     add("|---|---|---|---|")
-    t = res["targets"]
     add(f"| motion: median angle error ({m['cases']} cases, L 5-45 px, all angles) | {m['median_angle_error_deg']:.2f} deg "
         f"(mean {m['mean_angle_error_deg']:.2f}, 90th pct {m['p90_angle_error_deg']:.2f}) | <= 1 deg | "
         f"{verdict(m['median_angle_error_deg'] <= t['motion_median_angle_error_deg_max'])} |")
@@ -335,7 +398,6 @@ def markdown(res: dict) -> str:
         f"{n['mean_psnr_best_single_fixed']:.2f} dB ({n['mean_gain_auto_over_best_fixed_db']:+.2f} dB; better in "
         f"{100 * n['share_auto_beats_best_fixed']:.0f} % of cases, worst {n['worst_auto_minus_best_fixed_db']:+.2f} dB) | beats | "
         f"{verdict(n['mean_gain_auto_over_best_fixed_db'] > 0)} |")
-    tm = res.get("timing")
     if tm:
         r = tm["ratios"]["estimate_blur_rgb/wiener_rgb"]
         add(f"| estimate_blur / wiener, 12 MP colour | {fmt_ratio(r)} ({fmt_seconds(tm['timings']['estimate_blur_rgb']['median_s'])} vs "
@@ -380,6 +442,17 @@ def markdown(res: dict) -> str:
     for k, row in s["choice_confusion"].items():
         add(f"| {k} | {row['motion']} | {row['defocus']} | {row['none']} |")
     add("")
+    add("### Answers of `estimate_blur` (right: true kind, length within 1 px and angle within 5 deg, radius within 0.5 px)")
+    add("")
+    add("| truth | " + " | ".join(ANSWERS) + " |")
+    add("|---|" + "---:|" * len(ANSWERS))
+    for k, row in s["answers"].items():
+        add(f"| {k} | " + " | ".join(str(row[a]) for a in ANSWERS) + " |")
+    wrong = sum(row["wrong parameters"] + row["wrong kind"] for row in s["answers"].values())
+    add("")
+    add(f"Confident wrong answers (a blur with wrong parameters or of the wrong kind, or a blur for a sharp crop): {wrong} "
+        f"of {sum(sum(row.values()) for row in s['answers'].values())}.")
+    add("")
     add(f"Noise estimate (sigma 0.01): median relative error {100 * s['noise']['median_relative_error']:.1f} %, "
         f"{100 * s['noise']['share_within_10_percent']:.0f} % of cases within 10 %. "
         f"estimate_blur on the benchmark crops: median {fmt_seconds(s['estimate_blur_seconds_median'])}.")
@@ -388,9 +461,7 @@ def markdown(res: dict) -> str:
         add(f"Motion misses (length off by > 1 px or angle by > 5 deg): {len(m['failures'])}; defocus misses: {len(d['failures'])} "
             "(listed in the JSON).")
     add("")
-    note = contention_note(meta)
-    add(f"Total benchmark time: {res['elapsed_s']:.0f} s.{' ' + note if note else ''}")
-    return "\n".join(lines)
+    return lines
 
 
 # --------------------------------------------------------------------------- main
@@ -412,6 +483,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=20, help="cases per image and blur kind (default 20)")
     ap.add_argument("--no-timing", action="store_true", help="skip the 12 MP timing")
+    ap.add_argument("--jpeg", type=int, action="append", metavar="Q",
+                    help="JPEG-encode every observation at quality Q (1-100) before estimating; repeatable, one run of "
+                         "all cases per quality (default: lossless only)")
     add_common_args(ap, "bench_estimate.json", "smoke test: 3 cases per image and kind, 3 timing repeats")
     args = ap.parse_args(argv)
     check_repeats(ap, args, minimum=3)
@@ -419,6 +493,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.cases = 3
     if args.cases < 1:
         ap.error(f"--cases must be >= 1, got {args.cases}")
+    for q in args.jpeg or []:
+        if not 1 <= q <= 100:
+            ap.error(f"--jpeg must be in 1 .. 100, got {q}")
     return args
 
 
@@ -427,18 +504,24 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     start = contention_start()
+    qualities = args.jpeg or [None]
     extra = {"skimage": skimage.__version__, "seed": SEED, "cases_per_image": args.cases, "images": list(IMAGES),
-             "noise_sigma": SIGMA, "fixed_nsrs": [float(v) for v in FIXED_NSRS], "repeats": args.repeats, "quick": args.quick}
-    res: dict = {"metadata": metadata(extra), "targets": TARGETS}
-    rng = np.random.default_rng(SEED)
-    t0 = time.perf_counter()
-    rows = run_cases(args.cases, rng)
-    res["accuracy_seconds"] = time.perf_counter() - t0
-    res["summary"] = summarise(rows)
-    res["cases"] = [_rounded(r) for r in rows]  # every case, to recompute any summary
+             "noise_sigma": SIGMA, "fixed_nsrs": [float(v) for v in FIXED_NSRS], "repeats": args.repeats, "quick": args.quick,
+             "jpeg_qualities": qualities}
+    res: dict = {"metadata": metadata(extra), "targets": TARGETS, "runs": []}
+    for quality in qualities:
+        rng = np.random.default_rng(SEED)  # the same cases at every quality
+        t0 = time.perf_counter()
+        rows = run_cases(args.cases, rng, quality)
+        res["runs"].append({
+            "jpeg_quality": quality,
+            "accuracy_seconds": time.perf_counter() - t0,
+            "summary": summarise(rows),
+            "median_case_seconds": statistics.median(r["estimate_blur_s"] for r in rows),
+            "cases": [_rounded(r) for r in rows],  # every case, to recompute any summary
+        })
     if not args.no_timing:
         res["timing"] = bench_timing(args.repeats)
-    res["metadata"]["median_case_seconds"] = statistics.median(r["estimate_blur_s"] for r in rows)
     return finish_run(res, start, args.out / "bench_estimate.json", markdown)
 
 
