@@ -20,6 +20,7 @@ from deconvkit.cli.options import (
     output_targets,
     overwrite_option,
     psf_options_with_auto,
+    report_batch,
     write_output,
 )
 
@@ -219,13 +220,7 @@ def deblur_command(
     ]
     obj = ctx.obj or {}
     failures = _run_all(work, jobs, quiet=obj.get("quiet", False), log_level=obj.get("log_level", logging.WARNING))
-    done = len(work) - len(failures)
-    if len(work) > 1 or failures:
-        click.echo(f"deblurred {done} of {len(work)} image(s)", err=True)
-    for src, message in failures:
-        click.echo(f"  failed: {src}: {message}", err=True)
-    if failures:
-        ctx.exit(1)
+    report_batch(ctx, "deblurred", len(work), failures)
 
 
 def _init_worker(log_level: int) -> None:

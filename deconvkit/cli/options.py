@@ -17,6 +17,7 @@ log = logging.getLogger("deconvkit")
 
 __all__ = [
     "inputs_and_outputs",
+    "report_batch",
     "output_targets",
     "write_output",
     "psf_options",
@@ -260,3 +261,14 @@ def write_output(target: Path, result: Any, *, input_bit_depth: int, overwrite: 
     if input_bit_depth > 8 and eight_bit_only:
         log.warning("%s: %s stores 8 bits; the %d-bit input is reduced", target, suffix, input_bit_depth)
     write_image(target, result, bit_depth=bit_depth, overwrite=overwrite)
+
+
+def report_batch(ctx: click.Context, verb: str, total: int, failures: list[tuple[Path, str]]) -> None:
+    """Summarise a batch on stderr ("<verb> N of M image(s)", then each failure) and exit
+    with 1 if any file failed. A single successful file gets no summary."""
+    if total > 1 or failures:
+        click.echo(f"{verb} {total - len(failures)} of {total} image(s)", err=True)
+    for src, message in failures:
+        click.echo(f"  failed: {src}: {message}", err=True)
+    if failures:
+        ctx.exit(1)

@@ -16,6 +16,7 @@ from deconvkit.cli.options import (
     inputs_and_outputs,
     output_targets,
     overwrite_option,
+    report_batch,
     write_output,
 )
 
@@ -120,13 +121,7 @@ def upsample_command(
             for src, dst in zip(inputs_list, targets)]
     obj = ctx.obj or {}
     failures = _run_all(work, quiet=obj.get("quiet", False))
-    done = len(work) - len(failures)
-    if len(work) > 1 or failures:
-        click.echo(f"upsampled {done} of {len(work)} image(s)", err=True)
-    for src, message in failures:
-        click.echo(f"  failed: {src}: {message}", err=True)
-    if failures:
-        ctx.exit(1)
+    report_batch(ctx, "upsampled", len(work), failures)
 
 
 def _run_all(work: list[UpsampleJob], *, quiet: bool) -> list[tuple[Path, str]]:
