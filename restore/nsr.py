@@ -300,16 +300,24 @@ def estimate_nsr(
 
 
 def auto_nsr(
-    image: np.ndarray, psf: np.ndarray, shape: Sequence[int], *, reg: str = "identity", dtype: type = np.float64
+    image: np.ndarray,
+    psf: np.ndarray,
+    shape: Sequence[int],
+    *,
+    reg: str = "identity",
+    dtype: type = np.float64,
+    model: NaturalSpectrum | None = None,
 ) -> float | np.ndarray:
     """The ``nsr="auto"`` of :func:`restore.wiener` on its DFT grid ``shape``.
 
     ``reg="identity"``: the spectral NSR (:func:`spectral_nsr`), ``(M, N // 2 + 1)``.
     ``reg="laplacian"``: the constant multiplying ``|D|²`` that minimises the expected
     squared error under the fitted model (a power law is not a multiple of ``|D|²``).
+    ``model``: a :func:`fit_natural_spectrum` of this image and PSF already made (it is
+    then not fitted again).
     """
     k = check_psf(psf).astype(np.float64)
-    model = fit_natural_spectrum(image, k)
+    model = fit_natural_spectrum(image, k) if model is None else model
     if reg == "laplacian":
         t = min(512, max(64, int(max(k.shape)) * 4))
         t += t % 2

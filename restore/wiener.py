@@ -179,14 +179,15 @@ def wiener(
     psf : (kh, kw) array_like
         The blur's PSF, a true-convolution kernel with origin ``(kh // 2, kw // 2)``;
         normalised to sum 1 here. Must not be larger than the image.
-    nsr : float or "auto", optional
+    nsr : float, "auto" or NaturalSpectrum, optional
         Noise-to-signal power ratio (noise variance / signal variance), >= 0; ``0`` is the
         plain inverse filter. Default :data:`DEFAULT_NSR` (0.01) if neither ``nsr`` nor
         ``snr_db`` is given. ``"auto"`` estimates it from the image and the PSF
         (:mod:`restore.nsr`): with ``reg="identity"`` the spectral ``σ² / S_x(f)`` of a
         power-law model of the sharp image's spectrum, fitted to this image; with
         ``reg="laplacian"`` the constant that minimises the expected squared error under
-        that model.
+        that model. A :class:`restore.NaturalSpectrum` already fitted to this image and
+        PSF (:func:`restore.fit_natural_spectrum`) works as ``"auto"`` without a second fit.
     snr_db : float, optional
         Alternative to ``nsr``: ``nsr = 10 ** (-snr_db / 10)``.
     reg : {"identity", "laplacian"}, optional
@@ -259,11 +260,14 @@ def wiener(
     >>> bool(np.abs(wiener(y, k, nsr=1e-6, boundary="wrap") - x).max() < 1e-2)
     True
     """
-    auto = isinstance(nsr, str)
-    if auto and nsr != "auto":
-        raise InvalidParameterError(f"nsr must be a number >= 0 or 'auto', got {nsr!r}")
+    from restore.nsr import NaturalSpectrum
+
+    fitted = nsr if isinstance(nsr, NaturalSpectrum) else None
+    auto = isinstance(nsr, str) or fitted is not None
+    if isinstance(nsr, str) and nsr != "auto":
+        raise InvalidParameterError(f"nsr must be a number >= 0, 'auto' or a NaturalSpectrum, got {nsr!r}")
     if auto and snr_db is not None:
-        raise InvalidParameterError(f"give nsr or snr_db, not both (got nsr='auto', snr_db={snr_db!r})")
+        raise InvalidParameterError(f"give nsr or snr_db, not both (got nsr={nsr!r}, snr_db={snr_db!r})")
     nsr_value = None if auto else resolve_nsr(nsr, snr_db)
     check_choice("reg", reg, REGULARIZERS)
     workers = -1 if workers is None else workers
@@ -274,7 +278,7 @@ def wiener(
     if auto:
         from restore.nsr import auto_nsr
 
-        nsr_value = auto_nsr(image, k, shape, reg=reg, dtype=dt)
+        nsr_value = auto_nsr(image, k, shape, reg=reg, dtype=dt, model=fitted)
     gain = _gain(k, shape, nsr_value, reg, dt, workers)
     (top, _), (left, _) = pad
     padded = np.empty(shape, dtype=dt) if boundary == "symmetric" else None

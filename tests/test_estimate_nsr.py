@@ -104,6 +104,20 @@ def test_auto_dtypes_laplacian_and_units():
     np.testing.assert_allclose(wiener(colour, psf, nsr="auto")[..., 1], wiener(y, psf, nsr="auto"), atol=1e-9)
 
 
+def test_a_fitted_model_is_auto_without_a_second_fit(monkeypatch):
+    """wiener(nsr=fit_natural_spectrum(y, k)) is wiener(nsr="auto"), and does not fit again."""
+    import restore.nsr
+
+    psf = motion_psf(13, 20)
+    y, _ = _realistic(psf, seed=6)
+    model = fit_natural_spectrum(y, psf)
+    for reg in ("identity", "laplacian"):
+        expected = wiener(y, psf, nsr="auto", reg=reg)
+        with monkeypatch.context() as m:
+            m.setattr(restore.nsr, "fit_natural_spectrum", lambda *a, **k: pytest.fail("fitted again"))
+            np.testing.assert_array_equal(wiener(y, psf, nsr=model, reg=reg), expected)
+
+
 def test_estimate_nsr_is_a_positive_unit_free_constant():
     psf = defocus_psf(4)
     y, _ = _realistic(psf, seed=5)
@@ -132,7 +146,7 @@ def test_array_nsr_path_equals_the_scalar_path():
 @pytest.mark.parametrize(
     ("kwargs", "image", "match"),
     [
-        ({"nsr": "automatic"}, np.zeros((64, 64)), "nsr must be a number >= 0 or 'auto', got 'automatic'"),
+        ({"nsr": "automatic"}, np.zeros((64, 64)), "nsr must be a number >= 0, 'auto' or a NaturalSpectrum, got 'automatic'"),
         ({"nsr": "auto", "snr_db": 20}, np.zeros((64, 64)), "give nsr or snr_db, not both"),
         ({"nsr": "auto"}, np.zeros((20, 64)), "at least 32 x 32"),
     ],

@@ -104,10 +104,11 @@ def run_job(job: DeblurJob) -> tuple[float, list[str]]:
     return time.perf_counter() - start, notes
 
 
-def _auto_nsr(colour: Any, psf: Any, *, reg: str) -> tuple[float | str, str]:
+def _auto_nsr(colour: Any, psf: Any, *, reg: str) -> tuple[Any, str]:
     """The NSR to pass to wiener for ``--nsr auto`` and a note on what was fitted.
 
-    ``reg="identity"``: ``"auto"`` (wiener fits the spectral NSR on its own DFT grid);
+    ``reg="identity"``: the fitted :class:`restore.NaturalSpectrum` (wiener turns it into
+    the spectral NSR on its own DFT grid);
     ``reg="laplacian"``: the fitted constant, computed here once. Tiny images get the
     default NSR.
     """
@@ -120,9 +121,9 @@ def _auto_nsr(colour: Any, psf: Any, *, reg: str) -> tuple[float | str, str]:
     if reg == "laplacian":
         constant = float(auto_nsr(colour, psf, colour.shape[:2], reg="laplacian"))
         return constant, f"nsr auto: {constant:.3g} x |D|^2 (the constant best under the fitted image spectrum)"
-    model = restore.fit_natural_spectrum(colour, psf)
+    model = restore.fit_natural_spectrum(colour, psf)  # fitted once: wiener uses this model
     sigma = model.noise_sigma / _full_scale(colour.dtype)
-    return "auto", (
+    return model, (
         f"nsr auto: sigma^2 / S(f) + {model.boundary:.2g} with S(f) = A |f|^-{model.exponent:.2f}, noise sigma {sigma:.4f}"
     )
 
