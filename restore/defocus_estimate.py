@@ -73,7 +73,7 @@ class _DefocusFit:
         profile, counts = ring_profile(spectrum.log_power())
         above = np.flatnonzero(profile > self.log_floor + 0.5)
         last = int(above[-1]) if above.size else t // 2 - 1
-        self.bins = np.arange(2, int(np.clip(last * 1.15 + 8, 24, t // 2)))
+        self.bins = np.arange(2, int(np.clip(min(last * 1.15 + 8, spectrum.band * t), 24, t // 2)))
         self.y = profile[self.bins]
         self.weights = counts[self.bins]
         logf = np.log(self.bins / t)
@@ -111,16 +111,19 @@ def defocus_from_spectrum(spectrum: Spectrum, *, max_radius: float | None = None
     t = spectrum.size
     sigma = spectrum.noise_sigma
     limit = 0.06 * t if max_radius is None else min(float(max_radius), 0.1 * t)
-    if t < 32 or limit < MIN_RADIUS + 0.5 or not np.ptp(spectrum.power) > 0:
+    # Fitted only up to the band of white noise (JPEG: below 0.5 cycles/pixel), the
+    # smallest radius grows in proportion, so that its first zero stays in the band.
+    smallest = MIN_RADIUS * 0.5 / spectrum.band
+    if t < 32 or limit < smallest + 0.5 or not np.ptp(spectrum.power) > 0:
         return DefocusEstimate(0.5, 0.0, 0.0, sigma)
     fit = _DefocusFit(spectrum)
     # Coarse: radii 3 % apart (the zeros move by 3 %: about one bin at the 30th bin).
-    radii = MIN_RADIUS * _COARSE_STEP ** np.arange(int(np.log(limit / MIN_RADIUS) / np.log(_COARSE_STEP)) + 1)
+    radii = smallest * _COARSE_STEP ** np.arange(int(np.log(limit / smallest) / np.log(_COARSE_STEP)) + 1)
     g, _ = fit.gains(radii, iterations=6)
     i = int(np.argmax(g))
     # Fine: eleven radii over +-one coarse step, then the vertex of the parabola through
     # the best three.
-    fine = np.clip(radii[i] * _COARSE_STEP ** np.linspace(-1, 1, 11), MIN_RADIUS, limit)
+    fine = np.clip(radii[i] * _COARSE_STEP ** np.linspace(-1, 1, 11), smallest, limit)
     g2, rss2 = fit.gains(fine)
     j = int(np.clip(np.argmax(g2), 1, len(fine) - 2))
     y0, y1, y2 = g2[j - 1 : j + 2]

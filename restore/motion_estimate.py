@@ -118,7 +118,7 @@ class _MotionFit:
         probe = np.max([self.profiler(th) for th in (0.0, 45.0, 90.0, 135.0)], axis=0)
         above = np.flatnonzero(probe > self.log_floor + 0.5)
         last = int(above[-1]) if above.size else c - 2
-        self.bins = np.arange(2, int(np.clip(last * 1.15 + 8, 24, c - 1)))
+        self.bins = np.arange(2, int(np.clip(min(last * 1.15 + 8, spectrum.band * t), 24, c - 1)))
         freqs = self.bins / t
         logf = np.log(freqs)
         self.u = (logf - logf.mean()) / max(float(np.ptp(logf)) / 2, 1e-9)
@@ -180,7 +180,7 @@ class _MotionFit:
         return g.reshape(tt.shape), rss.reshape(tt.shape)
 
 
-def _cepstral_candidates(log_power: np.ndarray, max_length: float, count: int) -> list[tuple[float, float]]:
+def _cepstral_candidates(log_power: np.ndarray, min_length: float, max_length: float, count: int) -> list[tuple[float, float]]:
     """(length, angle) of the deepest local minima of the cepstrum within the length range."""
     t = log_power.shape[0]
     c = t // 2
@@ -190,7 +190,7 @@ def _cepstral_candidates(log_power: np.ndarray, max_length: float, count: int) -
     dy, dx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
     r = np.hypot(dy, dx)
     half_plane = (dy < 0) | ((dy == 0) & (dx > 0))
-    allowed = half_plane & (r >= MIN_LENGTH) & (r <= max_length + 1.5)
+    allowed = half_plane & (r >= min_length) & (r <= max_length + 1.5)
     minima = (ceps == minimum_filter(ceps, size=5, mode="nearest")) & allowed
     idx = np.flatnonzero(minima)
     idx = idx[np.argsort(ceps.flat[idx])][:count]
@@ -198,14 +198,14 @@ def _cepstral_candidates(log_power: np.ndarray, max_length: float, count: int) -
 
 
 def _refine(fit: _MotionFit, theta: float, length: float, step_theta: float, step_length: float,
-            max_length: float) -> tuple[float, float]:
+            min_length: float, max_length: float) -> tuple[float, float]:
     """Pattern search on (θ, L) with a 3 x 3 stencil: move to its best point; when the
     centre is best, move to the parabola vertices and shrink the steps three-fold; stop
     once the steps are below 0.1° and 0.1 px."""
     offsets = np.array([-1.0, 0.0, 1.0])
     for _ in range(40):  # bound the walk; it normally ends after about ten stencils
         thetas = theta + step_theta * offsets
-        lengths = np.clip(length + step_length * offsets, MIN_LENGTH, max_length)
+        lengths = np.clip(length + step_length * offsets, min_length, max_length)
         g, _ = fit.gains(thetas, lengths)
         i, j = np.unravel_index(int(np.argmax(g)), g.shape)
         if (i, j) != (1, 1):
@@ -232,24 +232,28 @@ def motion_from_spectrum(spectrum: Spectrum, *, max_length: float | None = None)
     t = spectrum.size
     sigma = spectrum.noise_sigma
     limit = 0.2 * t if max_length is None else min(float(max_length), 0.25 * t)
-    if t < 32 or limit < MIN_LENGTH + 1 or not np.ptp(spectrum.power) > 0:
+    # A spectrum whose noise is white only up to a band below 0.5 cycles/pixel (JPEG) is
+    # fitted only there: the shortest length searched grows in proportion, so that its
+    # zeros in the band are as many as MIN_LENGTH's below 0.5 cycles/pixel.
+    shortest = MIN_LENGTH * 0.5 / spectrum.band
+    if t < 32 or limit < shortest + 1 or not np.ptp(spectrum.power) > 0:
         return MotionEstimate(1.0, 0.0, 0.0, 0.0, sigma)
     fit = _MotionFit(spectrum)
-    candidates = _cepstral_candidates(fit.log_power, limit, _CANDIDATES)
+    candidates = _cepstral_candidates(fit.log_power, shortest, limit, _CANDIDATES)
     if not candidates:
         return MotionEstimate(1.0, 0.0, 0.0, 0.0, sigma)
     # Each candidate on a 3 x 3 grid around it (all in one batch of fits).
     stencil = np.array([(a, b) for a in (-1.0, 0.0, 1.0) for b in (-0.75, 0.0, 0.75)])
     errs = np.array([min(12.0, math.degrees(0.7 / length0)) for length0, _ in candidates])  # +-0.7 px on a radius L
     thetas = np.concatenate([theta0 + err * stencil[:, 0] for (_, theta0), err in zip(candidates, errs)])
-    lengths = np.concatenate([np.clip(length0 + stencil[:, 1], MIN_LENGTH, limit) for length0, _ in candidates])
+    lengths = np.concatenate([np.clip(length0 + stencil[:, 1], shortest, limit) for length0, _ in candidates])
     g, _ = fit.pair_gains(thetas, lengths)
     best = int(np.argmax(g))
     theta, length, err = float(thetas[best]), float(lengths[best]), float(errs[best // len(stencil)])
-    theta, length = _refine(fit, theta, length, err / 2, 0.4, limit)
+    theta, length = _refine(fit, theta, length, err / 2, 0.4, shortest, limit)
     # Final polish with the exact kernel of motion_psf along its own direction.
     thetas = theta + np.array([-0.1, 0.0, 0.1])
-    lengths = np.clip(length + np.array([-0.1, 0.0, 0.1]), MIN_LENGTH, limit)
+    lengths = np.clip(length + np.array([-0.1, 0.0, 0.1]), shortest, limit)
     g, rss = fit.gains(thetas, lengths, exact=True)
     theta = _parabola_vertex(thetas, g[:, 1])
     length = _parabola_vertex(lengths, g[1, :])

@@ -85,12 +85,20 @@ class Spectrum:
         Noise standard deviation estimated on the crop (:func:`restore.estimate_noise`).
     crop_shape : (int, int)
         Shape of the analysed crop.
+    white_sigma : float, optional
+        Level of the white part of the noise, the one the spectrum is clipped at (see
+        :func:`white_noise_sigma`); default ``noise_sigma``.
+    band : float, optional
+        Highest frequency (cycles/pixel) up to which the noise is white: the fits use no
+        frequencies beyond it (default 0.5, all).
     """
 
     power: np.ndarray
     tiles: int
     noise_sigma: float
     crop_shape: tuple[int, int]
+    white_sigma: float | None = None
+    band: float = 0.5
 
     @property
     def size(self) -> int:
@@ -99,8 +107,10 @@ class Spectrum:
 
     @property
     def floor(self) -> float:
-        """Noise power per frequency bin, ``σ²`` (with a tiny positive lower bound)."""
-        return max(self.noise_sigma**2, 1e-12 * float(self.power.max()) + 1e-30)
+        """Noise power per frequency bin, ``σ²`` of :attr:`white_sigma` (with a tiny positive
+        lower bound)."""
+        sigma = self.noise_sigma if self.white_sigma is None else self.white_sigma
+        return max(sigma**2, 1e-12 * float(self.power.max()) + 1e-30)
 
     def log_power(self) -> np.ndarray:
         """``log max(P, σ²)``: the log spectrum clipped at the noise floor."""
@@ -153,7 +163,50 @@ def analyse(image: np.ndarray, *, analysis_size: int = 1024, workers: int | None
     h, w = crop.shape
     ch, cw = min(h, MAX_TILE), min(w, MAX_TILE)
     centre = crop[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
-    return Spectrum(power, tiles, estimate_noise(centre), crop.shape)
+    sigma = estimate_noise(centre)
+    white, band = white_noise_sigma(centre, sigma)
+    return Spectrum(power, tiles, sigma, crop.shape, white, band)
+
+
+#: The noise counts as shaped (not white) when the finest wavelet scale reads less than
+#: this fraction of the next coarser scale's reading.
+SHAPED_RATIO = 0.5
+
+
+def white_noise_sigma(gray: np.ndarray, sigma: float) -> tuple[float, float]:
+    """The noise level below the highest frequencies: ``sigma`` unless the noise is shaped.
+
+    Parameters
+    ----------
+    gray : (H, W) ndarray
+        The analysed image (at least 6 x 6).
+    sigma : float
+        Its noise level from the finest wavelet scale (:func:`restore.estimate_noise`).
+
+    Notes
+    -----
+    JPEG quantises the high-frequency DCT coefficients coarsely and mostly to zero, noise
+    and all: at quality 90 the finest scale (0.25 to 0.5 cycles/pixel) keeps about a
+    quarter of a noise of 0.01, while below about 0.25 cycles/pixel the noise stays
+    white at its full level. Clipped at the finest scale's level the spectrum would show
+    the falling shaped noise, which the fits (a flat noise floor) cannot explain. The
+    second scale (2 x 2 means, 0.125 to 0.25 cycles/pixel; doubled, so that white noise
+    reads the same) measures the white level; it is used when it is clearly higher
+    (``sigma < SHAPED_RATIO`` times it). Clipped there, the shaped noise lies below the
+    floor, as a lossless photo's noise would, and weak signal there would have been lost
+    in a lossless photo's noise too. Texture also raises the second scale's reading (a
+    higher floor, fewer visible zeros: the safe side).
+    """
+    from restore.noise import estimate_noise
+
+    h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
+    if min(h, w) < 12:
+        return sigma, 0.5
+    coarse = 2.0 * estimate_noise(gray[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)))
+    return (coarse, BAND_SHAPED) if sigma < SHAPED_RATIO * coarse else (sigma, 0.5)
+
+
+BAND_SHAPED = 0.25
 
 
 def _tile_starts(n: int, tile: int) -> np.ndarray:
