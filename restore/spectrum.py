@@ -169,44 +169,70 @@ def analyse(image: np.ndarray, *, analysis_size: int = 1024, workers: int | None
 
 
 #: The noise counts as shaped (not white) when the finest wavelet scale reads less than
-#: this fraction of the next coarser scale's reading.
+#: this fraction of the next coarser scale's reading...
 SHAPED_RATIO = 0.5
+#: ... and the image shows JPEG's 8 x 8 block grid: the mean absolute difference across
+#: one of the eight phases of column (or row) boundaries exceeds the median phase's by
+#: this factor (development images: lossless at most 1.07, except a moon photo that was
+#: itself once a JPEG; blurred ones at JPEG quality 90 at least 1.08).
+BLOCK_RATIO = 1.05
+#: Highest frequency (cycles/pixel) fitted when the noise is shaped: the top of the
+#: second wavelet scale, whose noise level is the one used.
+BAND_SHAPED = 0.25
+
+
+def block_grid_ratio(gray: np.ndarray) -> float:
+    """How strongly an image shows an 8 x 8 block grid (1 for none): the largest, over
+    rows and columns, of the mean absolute difference across the boundaries of one phase
+    (modulo 8) over the median of the eight phases'."""
+    ratios = [1.0]
+    for axis in (0, 1):
+        d = np.abs(np.diff(gray, axis=axis)).mean(axis=1 - axis)
+        n = d.size // 8 * 8
+        if n >= 32:
+            phases = d[:n].reshape(-1, 8).mean(axis=0)
+            ratios.append(float(phases.max() / max(float(np.median(phases)), 1e-300)))
+    return max(ratios)
 
 
 def white_noise_sigma(gray: np.ndarray, sigma: float) -> tuple[float, float]:
-    """The noise level below the highest frequencies: ``sigma`` unless the noise is shaped.
+    """The level of the white part of the noise, and the band (cycles/pixel) where it is white.
 
     Parameters
     ----------
     gray : (H, W) ndarray
-        The analysed image (at least 6 x 6).
+        The analysed image.
     sigma : float
         Its noise level from the finest wavelet scale (:func:`restore.estimate_noise`).
 
+    Returns
+    -------
+    white_sigma, band : float
+        ``(sigma, 0.5)`` for white noise; ``(coarse, BAND_SHAPED)`` for JPEG-shaped noise.
+
     Notes
     -----
-    JPEG quantises the high-frequency DCT coefficients coarsely and mostly to zero, noise
+    JPEG quantises the high-frequency DCT coefficients coarsely, mostly to zero, noise
     and all: at quality 90 the finest scale (0.25 to 0.5 cycles/pixel) keeps about a
     quarter of a noise of 0.01, while below about 0.25 cycles/pixel the noise stays
-    white at its full level. Clipped at the finest scale's level the spectrum would show
-    the falling shaped noise, which the fits (a flat noise floor) cannot explain. The
-    second scale (2 x 2 means, 0.125 to 0.25 cycles/pixel; doubled, so that white noise
-    reads the same) measures the white level; it is used when it is clearly higher
-    (``sigma < SHAPED_RATIO`` times it). Clipped there, the shaped noise lies below the
-    floor, as a lossless photo's noise would, and weak signal there would have been lost
-    in a lossless photo's noise too. Texture also raises the second scale's reading (a
-    higher floor, fewer visible zeros: the safe side).
+    white at its full level. Clipped at the finest scale's level, the spectrum showed the
+    falling shaped noise, which the fits (a flat noise floor) cannot explain, and beyond
+    0.25 cycles/pixel the fall itself imitates a blur. So when the finest scale reads less
+    than ``SHAPED_RATIO`` times the second scale (2 x 2 means, 0.125 to 0.25
+    cycles/pixel; doubled, so that white noise reads the same) *and* the image shows the
+    8 x 8 block grid of JPEG (:func:`block_grid_ratio` above ``BLOCK_RATIO``), the second
+    scale's level is the floor and the fits stop at ``BAND_SHAPED``. Texture alone also
+    makes the second scale read higher (which is why the block grid is required too).
     """
     from restore.noise import estimate_noise
 
     h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
-    if min(h, w) < 12:
+    if min(h, w) < 32:
         return sigma, 0.5
     coarse = 2.0 * estimate_noise(gray[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)))
-    return (coarse, BAND_SHAPED) if sigma < SHAPED_RATIO * coarse else (sigma, 0.5)
-
-
-BAND_SHAPED = 0.25
+    if sigma < SHAPED_RATIO * coarse and block_grid_ratio(gray) > BLOCK_RATIO:
+        return coarse, BAND_SHAPED
+    return sigma, 0.5
 
 
 def _tile_starts(n: int, tile: int) -> np.ndarray:
