@@ -17,6 +17,7 @@ __all__ = ["DefocusEstimate", "estimate_defocus", "disk_power"]
 _OVERSAMPLE = 2
 MIN_RADIUS = 1.5  # smallest radius searched (px): its first zero is at 0.41 cycles/px
 _COARSE_STEP = 1.03
+_SECOND_ZERO = 7.015586669815619 / (2 * math.pi)  # j_{1,2} / 2π: the disk's second ring of zeros at this / R
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class _DefocusFit:
         self.weights = counts[self.bins]
         logf = np.log(self.bins / t)
         self.u = (logf - logf.mean()) / max(float(np.ptp(logf)) / 2, 1e-9)
+        self.v = -((self.bins / self.bins[-1]) ** 2)  # regressor of a Gaussian low-pass (zero-free null)
+        self._smooth: tuple[float, float] | None = None
         self._start = 8
         self.fine = np.arange(self.bins[0] * _OVERSAMPLE - self._start, (self.bins[-1] + 1) * _OVERSAMPLE + 8) / (
             t * _OVERSAMPLE
@@ -91,19 +94,31 @@ class _DefocusFit:
         first = self._start // _OVERSAMPLE
         disk = smear(disk_power(radii, self.fine), _OVERSAMPLE)[:, first : first + n]
         env = smooth_rows(disk, 0.25 * self.size / radii)  # over half a zero spacing 1/(2R)
-        flat = np.ones((1, n))
         rss = fit_log_profiles(
             self.y,
-            np.concatenate([disk, env, flat]),
+            np.concatenate([disk, env]),
             self.weights,
             self.u,
             self.log_floor,
-            envelopes=np.concatenate([env, env, flat]),
+            envelopes=np.concatenate([env, env]),
             iterations=iterations,
         )
         k = len(radii)
-        # The null is the better of the envelope and the flat (no blur) fit.
-        return np.minimum(rss[k : 2 * k], rss[-1]) - rss[:k], rss[:k]
+        if self._smooth is None:
+            # No blur, and no blur or any Gaussian low-pass (a blur without rings of zeros).
+            flat = np.ones((1, n))
+            self._smooth = (
+                float(fit_log_profiles(self.y, flat, self.weights, self.u, self.log_floor, iterations=iterations)[0]),
+                float(fit_log_profiles(self.y, flat, self.weights, self.u, self.log_floor, lowpass=self.v,
+                                       iterations=12)[0]),
+            )
+        # The null is the better of the envelope and the smooth fit. A Gaussian low-pass
+        # competes only with disks whose second ring (at j_{1,2} / (2π R) = 1.117 / R)
+        # is in the fitted band: with one ring, the main lobe's fall to it is half of
+        # what tells a small disk.
+        two_rings = _SECOND_ZERO / radii <= self.bins[-1] / self.size
+        smooth = np.where(two_rings, min(self._smooth), self._smooth[0])
+        return np.minimum(rss[k:], smooth) - rss[:k], rss[:k]
 
 
 def defocus_from_spectrum(spectrum: Spectrum, *, max_radius: float | None = None) -> DefocusEstimate:
@@ -150,7 +165,8 @@ def estimate_defocus(
     max_radius : float, optional
         Largest radius searched, in pixels (>= 2); default ``0.06 T`` with ``T`` (at most
         512) the analysis tile (30 px for photos of 512 px and more). The smallest is
-        :data:`MIN_RADIUS` (1.5 px).
+        :data:`MIN_RADIUS` (1.5 px), or 3 px on a JPEG whose noise is shaped (fitted
+        below 0.25 cycles/pixel only, see :func:`restore.spectrum.white_noise_sigma`).
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024).
 

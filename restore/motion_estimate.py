@@ -122,9 +122,11 @@ class _MotionFit:
         freqs = self.bins / t
         logf = np.log(freqs)
         self.u = (logf - logf.mean()) / max(float(np.ptp(logf)) / 2, 1e-9)
+        self.v = -((freqs / freqs[-1]) ** 2)  # regressor of a Gaussian low-pass (zero-free null)
         self.weights = self.profiler.chord_lengths[self.bins]
         self.fine = np.arange(self.bins[0] * _OVERSAMPLE - _PAD, (self.bins[-1] + 1) * _OVERSAMPLE + _PAD) / (t * _OVERSAMPLE)
         self._profiles: dict[float, np.ndarray] = {}
+        self._smooth: dict[float, float] = {}
 
     def profile(self, theta: float) -> np.ndarray:
         key = round(theta % 180.0, 6)
@@ -164,12 +166,21 @@ class _MotionFit:
         y = np.stack([self.profile(k) for k in unique])
         rows = np.array([unique.index(k) for k in keys])
         k = len(thetas)
-        obs = np.concatenate([y[rows], y[rows], y])
-        models = np.concatenate([line, env, np.ones_like(y)])
-        envs = np.concatenate([env, env, np.ones_like(y)])
-        rss = fit_log_profiles(obs, models, self.weights, self.u, self.log_floor, envelopes=envs, iterations=iterations)
-        rss_line, rss_env, rss_flat = rss[:k], rss[k : 2 * k], rss[2 * k :][rows]
-        return np.minimum(rss_env, rss_flat) - rss_line, rss_line
+        obs = np.concatenate([y[rows], y[rows]])
+        rss = fit_log_profiles(obs, np.concatenate([line, env]), self.weights, self.u, self.log_floor,
+                               envelopes=np.concatenate([env, env]), iterations=iterations)
+        rss_line, rss_env = rss[:k], rss[k:]
+        return np.minimum(rss_env, self._smooth_rss(unique, y)[rows]) - rss_line, rss_line
+
+    def _smooth_rss(self, keys: list[float], y: np.ndarray) -> np.ndarray:
+        """Residual of the best zero-free fit of each profile: a power law with curvature
+        times a Gaussian low-pass of any width (no blur being the widest), cached by angle."""
+        todo = [i for i, key in enumerate(keys) if key not in self._smooth]
+        if todo:
+            rss = fit_log_profiles(y[todo], np.ones((len(todo), y.shape[1])), self.weights, self.u, self.log_floor,
+                                   lowpass=self.v, iterations=12)
+            self._smooth.update({keys[i]: float(r) for i, r in zip(todo, rss)})
+        return np.array([self._smooth[key] for key in keys])
 
     def gains(
         self, thetas: np.ndarray, lengths: np.ndarray, *, exact: bool = False, iterations: int = 10
@@ -283,7 +294,9 @@ def estimate_motion(
         Longest motion searched, in pixels (>= 6); default ``0.2 T`` where ``T`` (at most
         512) is the analysis tile (102 px for photos of 512 px and more), and never more
         than ``0.25 T`` (128 px): longer motions put fewer than four zeros in the
-        spectrum. The shortest is :data:`MIN_LENGTH` (5 px).
+        spectrum. The shortest is :data:`MIN_LENGTH` (5 px), or 10 px on a JPEG whose
+        noise is shaped (fitted below 0.25 cycles/pixel only, see
+        :func:`restore.spectrum.white_noise_sigma`).
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024): the cost does not grow with the
         photo beyond it.

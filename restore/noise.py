@@ -80,6 +80,27 @@ def _sigma_wavelet(channel: np.ndarray) -> float:
     return float(np.median(np.abs(detail)) / _MAD_TO_SIGMA)
 
 
+#: Block side (wavelet coefficients) and percentile of :func:`flat_block_sigma`, and the
+#: ratio of that percentile to the true sigma for white Gaussian noise (measured: 0.940
+#: over 8 x 4096 blocks; the blocks' MAD estimates have a relative spread of about 8 %).
+_BLOCK, _PERCENTILE, _PERCENTILE_BIAS = 16, 20.0, 0.940
+
+
+def flat_block_sigma(gray: np.ndarray) -> float:
+    """Noise sigma of the flattest parts of an image: the 20th percentile, over blocks of
+    16 x 16 finest-scale wavelet coefficients, of each block's MAD estimate, scaled so that
+    white Gaussian noise reads its sigma. Dense texture or edges raise the global median
+    of :func:`estimate_noise` but not the flat blocks' (sky, paper, blurred areas); an
+    image with fewer than four blocks gets the global estimate."""
+    detail = _db2_detail(_db2_detail(np.asarray(gray, dtype=np.float64), 0), 1)
+    bh, bw = detail.shape[0] // _BLOCK, detail.shape[1] // _BLOCK
+    if bh * bw < 4:
+        return _sigma_wavelet(gray)
+    blocks = np.abs(detail[: bh * _BLOCK, : bw * _BLOCK]).reshape(bh, _BLOCK, bw, _BLOCK).swapaxes(1, 2)
+    sigmas = np.median(blocks.reshape(bh * bw, -1), axis=1) / _MAD_TO_SIGMA
+    return float(np.percentile(sigmas, _PERCENTILE) / _PERCENTILE_BIAS)
+
+
 def _sigma_immerkaer(channel: np.ndarray) -> float:
     h, w = channel.shape
     response = correlate(channel, _IMMERKAER, mode="nearest")[1:-1, 1:-1]

@@ -45,6 +45,8 @@ __all__ = [
     "smooth_rows",
     "evidence_confidence",
     "EVIDENCE_HALF",
+    "white_noise_sigma",
+    "block_grid_ratio",
 ]
 
 #: Largest tile (pixels) of the Welch average; frequency resolution 1/512 cycles/pixel
@@ -224,12 +226,12 @@ def white_noise_sigma(gray: np.ndarray, sigma: float) -> tuple[float, float]:
     scale's level is the floor and the fits stop at ``BAND_SHAPED``. Texture alone also
     makes the second scale read higher (which is why the block grid is required too).
     """
-    from restore.noise import estimate_noise
+    from restore.noise import flat_block_sigma
 
     h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
     if min(h, w) < 32:
         return sigma, 0.5
-    coarse = 2.0 * estimate_noise(gray[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)))
+    coarse = 2.0 * flat_block_sigma(gray[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)))
     if sigma < SHAPED_RATIO * coarse and block_grid_ratio(gray) > BLOCK_RATIO:
         return coarse, BAND_SHAPED
     return sigma, 0.5
@@ -395,9 +397,10 @@ def fit_log_profiles(
     log_floor: float,
     *,
     envelopes: np.ndarray | None = None,
+    lowpass: np.ndarray | None = None,
     iterations: int = 10,
 ) -> np.ndarray:
-    """Weighted least-squares fit of ``y ≈ log(exp(a + b u + c u²) · m + exp(d))`` per model.
+    """Weighted least-squares fit of ``y ≈ log(exp(a + b u + c u² [+ e v]) · m + exp(d))`` per model.
 
     Parameters
     ----------
@@ -415,6 +418,10 @@ def fit_log_profiles(
     envelopes : (B, n) ndarray, optional
         Zero-free envelopes of the models, used for the starting values (default: the
         models themselves).
+    lowpass : (n,) ndarray, optional
+        A fifth regressor ``v`` of the smooth spectrum, ``-(f / f_max)²``: with it the
+        smooth spectrum may also fall as a Gaussian low-pass of any width (the null models
+        of the estimators: a blur without zeros). Default: none (``e = 0``).
     iterations : int, optional
         Levenberg--Marquardt iterations.
 
@@ -431,6 +438,9 @@ def fit_log_profiles(
     parameters are fitted by Levenberg--Marquardt with the Jacobian
     ``r · [1, u, u²]`` and ``1 - r``, ``r = A m / (A m + N)``, all batch rows at once.
     """
+    if lowpass is not None:
+        return _fit_log_profiles_general(y, models, weights, np.stack([np.ones_like(u), u, u**2, lowpass], axis=1),
+                                         log_floor, envelopes=envelopes, iterations=iterations)
     y2, m2 = np.broadcast_arrays(np.atleast_2d(y), np.atleast_2d(models))
     batch, n = m2.shape
     w = np.asarray(weights, dtype=np.float64)
@@ -476,6 +486,67 @@ def fit_log_profiles(
         jtr = np.concatenate([(rw * res) @ powers[:, :3], ((q * res) @ w)[:, None]], axis=1)
         diag = np.einsum("bii->bi", jtj) + 1e-12
         lhs = jtj + (damping[:, None] * diag)[:, :, None] * np.eye(4)
+        trial = params + np.linalg.solve(lhs, jtr[:, :, None])[:, :, 0]
+        t_res, t_r, t_rss = evaluate(trial)
+        better = t_rss < rss
+        params[better], res[better], r[better], rss[better] = trial[better], t_res[better], t_r[better], t_rss[better]
+        damping = np.where(better, damping * 0.3, damping * 10.0)
+    return rss
+
+
+def _fit_log_profiles_general(
+    y: np.ndarray,
+    models: np.ndarray,
+    weights: np.ndarray,
+    design: np.ndarray,
+    log_floor: float,
+    *,
+    envelopes: np.ndarray | None,
+    iterations: int,
+) -> np.ndarray:
+    """:func:`fit_log_profiles` with any regressors ``design (n, p)`` of the smooth log
+    spectrum (first column ones, second the slope regressor): the same two starts and
+    Levenberg--Marquardt steps, with the normal equations summed directly."""
+    y2, m2 = np.broadcast_arrays(np.atleast_2d(y), np.atleast_2d(models))
+    batch, n = m2.shape
+    p = design.shape[1]
+    w = np.asarray(weights, dtype=np.float64)
+    env2 = m2 if envelopes is None else np.broadcast_to(np.atleast_2d(envelopes), m2.shape)
+    usable = (y2 > log_floor + 1.0) * w[None, :]
+    usable[usable.sum(axis=1) == 0] = w
+    target = y2 - np.log(np.maximum(env2, 1e-300))
+    gram = np.einsum("bn,ni,nj->bij", usable, design, design) + 1e-9 * np.eye(p)
+    linear = np.zeros((batch, p + 1))
+    linear[:, :p] = np.linalg.solve(gram, ((usable * target) @ design)[:, :, None])[:, :, 0]
+    linear[:, p] = log_floor
+    flat = np.zeros((batch, p + 1))
+    flat[:, 0] = y2.max(axis=1)
+    flat[:, 1] = -1.0
+    flat[:, p] = log_floor
+
+    def evaluate(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = np.exp(np.clip(q[:, :p] @ design.T, -200, 200)) * m2
+        total = a + np.exp(np.clip(q[:, p : p + 1], -200, 200))
+        res = y2 - np.log(total)
+        return res, a / total, (res * res) @ w
+
+    res, r, rss = evaluate(linear)
+    f_res, f_r, f_rss = evaluate(flat)
+    use_flat = f_rss < rss
+    params = np.where(use_flat[:, None], flat, linear)
+    res[use_flat], r[use_flat], rss[use_flat] = f_res[use_flat], f_r[use_flat], f_rss[use_flat]
+    damping = np.full(batch, 1e-3)
+    jtj = np.empty((batch, p + 1, p + 1))
+    for _ in range(iterations):
+        q = 1.0 - r
+        rw = r * w
+        jtj[:, :p, :p] = np.einsum("bn,ni,nj->bij", rw * r, design, design)
+        jtj[:, :p, p] = (rw * q) @ design
+        jtj[:, p, :p] = jtj[:, :p, p]
+        jtj[:, p, p] = (q * q) @ w
+        jtr = np.concatenate([(rw * res) @ design, ((q * res) @ w)[:, None]], axis=1)
+        diag = np.einsum("bii->bi", jtj) + 1e-12
+        lhs = jtj + (damping[:, None] * diag)[:, :, None] * np.eye(p + 1)
         trial = params + np.linalg.solve(lhs, jtr[:, :, None])[:, :, 0]
         t_res, t_r, t_rss = evaluate(trial)
         better = t_rss < rss

@@ -164,3 +164,25 @@ def test_choice_rule(monkeypatch, e_motion, e_defocus, kind):
 def test_bad_parameters(function, kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         function(np.zeros((64, 64)), **kwargs)
+
+
+@pytest.mark.parametrize("quality", [90, 75])
+def test_recovers_the_radius_under_jpeg(quality):
+    """JPEG's shaped noise (none above about 0.25 cycles/px) hid the rings' evidence; the
+    spectrum is now clipped at the white noise level and fitted below 0.25 cycles/px."""
+    import cv2
+
+    from restore import estimate_blur
+
+    y = blurred(defocus_psf(7), (512, 512), at=(0, 0))
+    ok, buf = cv2.imencode(".jpg", np.round(np.clip(y, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    est = estimate_blur(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) / 255.0)
+    assert est.kind == "defocus" and abs(est.defocus.radius - 7) <= 0.5 and est.confidence > 0.5
+
+
+def test_white_noise_keeps_the_full_band():
+    """Lossless noise (white) leaves the floor at the finest scale's level and the band whole."""
+    from restore.spectrum import analyse
+
+    spectrum = analyse(blurred(defocus_psf(5), (512, 512), at=(0, 0)))
+    assert spectrum.band == 0.5 and spectrum.white_sigma == spectrum.noise_sigma
