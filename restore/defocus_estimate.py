@@ -86,7 +86,7 @@ class _DefocusFit:
             t * _OVERSAMPLE
         )
 
-    def gains(self, radii: np.ndarray, *, iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def gains(self, radii: np.ndarray, *, smooth: bool = False, iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Drop of the residual from the best zero-free model (the disk model's envelope,
         or no blur) to the disk model, and the disk model's residuals, per radius."""
         radii = np.atleast_1d(np.asarray(radii, dtype=np.float64))
@@ -116,9 +116,11 @@ class _DefocusFit:
         # competes only with disks whose second ring (at j_{1,2} / (2π R) = 1.117 / R)
         # is in the fitted band: with one ring, the main lobe's fall to it is half of
         # what tells a small disk.
+        # Only for the evidence (smooth=True): a null that changed with the radius would
+        # bias the search towards radii with one ring in the band.
         two_rings = _SECOND_ZERO / radii <= self.bins[-1] / self.size
-        smooth = np.where(two_rings, min(self._smooth), self._smooth[0])
-        return np.minimum(rss[k:], smooth) - rss[:k], rss[:k]
+        null = np.where(two_rings & smooth, min(self._smooth), self._smooth[0])
+        return np.minimum(rss[k:], null) - rss[:k], rss[:k]
 
 
 def defocus_from_spectrum(spectrum: Spectrum, *, max_radius: float | None = None) -> DefocusEstimate:
@@ -145,7 +147,8 @@ def defocus_from_spectrum(spectrum: Spectrum, *, max_radius: float | None = None
     denom = y0 - 2 * y1 + y2
     step = 0.5 * (fine[j + 1] - fine[j - 1])
     radius = float(fine[j] + (np.clip(0.5 * (y0 - y2) / denom, -1, 1) * step if denom < 0 else 0.0))
-    gain = float(g2.max())
+    g3, _ = fit.gains(fine[j : j + 1], smooth=True)
+    gain = float(g2.max()) - max(0.0, float(g2[j] - g3[0]))
     evidence = max(0.0, gain / (float(rss2[j]) / (len(fit.bins) - 4)))
     return DefocusEstimate(radius, evidence_confidence(evidence), evidence, sigma)
 

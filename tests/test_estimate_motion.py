@@ -203,3 +203,30 @@ def test_alpha_channel_is_ignored():
     rgb = np.stack([gray, gray * 0.5, gray * 0.25], axis=-1)
     np.testing.assert_array_equal(analysis_crop(np.dstack([rgb, alpha]), 512), analysis_crop(rgb, 512))
     assert estimate_motion(np.stack([gray, alpha], axis=-1)) == estimate_motion(gray)
+
+
+def _synthetic_spectrum(blur_power, *, seed: int, size: int = 256, sigma: float = 0.01):
+    """A Welch-like spectrum: a 1/f² image spectrum times ``blur_power(fx, fy)``, plus white
+    noise, with the periodogram's fluctuation of 8 averaged tiles (gamma distributed)."""
+    from restore.spectrum import Spectrum
+
+    f = (np.arange(size) - size // 2) / size
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    natural = 2e-3 * np.maximum(np.hypot(fx, fy), 1 / size) ** -2
+    p = (natural * blur_power(fx, fy) + sigma**2) * np.random.default_rng(seed).gamma(8, 1 / 8, size=(size, size))
+    return Spectrum((p + p[::-1, ::-1]) / 2, 8, sigma, (size, size))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_low_pass_without_zeros_is_not_a_motion(seed):
+    """Zeros, not a fall, make a motion: a spectrum that falls along x as the main lobe of a
+    12 px motion, exp(-(π 12 fx)² / 3), but has no zeros (a Gaussian blur, or the streak of a
+    sharp photo's long vertical edges seen on nearby chords) gets no confidence, while the
+    same spectrum with the motion's zeros gets full confidence."""
+    from restore.motion_estimate import motion_from_spectrum
+
+    lobe = motion_from_spectrum(_synthetic_spectrum(lambda fx, fy: np.exp(-((np.pi * 12 * fx) ** 2) / 3), seed=seed))
+    line = motion_from_spectrum(_synthetic_spectrum(
+        lambda fx, fy: line_power(np.array([12.0]), fx.ravel()).reshape(fx.shape), seed=seed))
+    assert lobe.confidence < 0.2
+    assert line.confidence > 0.9 and abs(line.length - 12) <= 0.5 and angle_error(line.angle, 0) <= 1.0

@@ -73,3 +73,33 @@ def test_colour_is_the_mean_of_the_channels_and_input_untouched():
 def test_bad_input(image, kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         estimate_noise(image, **kwargs)
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (255, 301), (190, 512)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flat_block_sigma_reads_white_noise(shape, dtype):
+    """The 20th percentile of the blocks' MAD estimates, rescaled, reads the sigma of white
+    Gaussian noise (the rescaling was measured on far larger draws than these)."""
+    from restore.noise import flat_block_sigma
+
+    y = (0.5 + 0.02 * np.random.default_rng(11).standard_normal(shape)).astype(dtype)
+    assert flat_block_sigma(y) == pytest.approx(0.02, rel=0.06)
+
+
+def test_flat_block_sigma_ignores_dense_texture():
+    """Half flat, half grass, one noise: the global median reads the texture too,
+    the flattest blocks read the noise."""
+    from restore.noise import flat_block_sigma
+
+    scene = np.concatenate([np.full((256, 128), 0.5), data.grass()[:256, :128] / 255.0], axis=1)
+    y = add_noise(scene, 0.01, rng=2)
+    assert estimate_noise(y) > 1.3 * 0.01
+    assert flat_block_sigma(y) == pytest.approx(0.01, rel=0.1)
+
+
+def test_flat_block_sigma_of_a_tiny_image_is_the_global_estimate():
+    """Fewer than four blocks: no percentile to take."""
+    from restore.noise import flat_block_sigma
+
+    y = add_noise(np.full((40, 40), 0.5), 0.01, rng=1)
+    assert flat_block_sigma(y) == estimate_noise(y)
