@@ -151,10 +151,12 @@ def angle_error(a: float, b: float) -> float:
 # --------------------------------------------------------------------------- accuracy
 
 
-def run_cases(cases_per_image: int, rng: np.random.Generator, quality: int | None = None) -> list[dict]:
+def run_cases(cases_per_image: int, rng: np.random.Generator, quality: int | None = None, *,
+              answers_only: bool = False) -> list[dict]:
     """Every case: truth, estimates, errors, PSNRs. Motion and defocus cases are deblurred
     with the true PSF at every fixed NSR and with nsr="auto", and with the estimated PSF.
-    ``quality``: JPEG quality of the observations (None: lossless)."""
+    ``quality``: JPEG quality of the observations (None: lossless). ``answers_only``: the
+    same cases (same draws), ``estimate_blur``'s answer only (no deblurring)."""
     rows: list[dict] = []
     max_psf = max(restore.motion_psf(LENGTHS[1], 45).shape[0], restore.motion_psf(LENGTHS[1], 0).shape[1],
                   restore.defocus_psf(RADII[1]).shape[0])
@@ -176,6 +178,10 @@ def run_cases(cases_per_image: int, rng: np.random.Generator, quality: int | Non
             row["chosen_confidence"] = found.confidence
             row["chosen_length"], row["chosen_angle"] = found.motion.length, found.motion.angle
             row["chosen_radius"] = found.defocus.radius
+            if answers_only:
+                row.update({"motion": {"length": p1, "angle": p2}, "defocus": {"radius": p1}}.get(kind, {}))
+                rows.append(row)
+                continue
             row["noise_sigma_est"] = restore.estimate_noise(y)
             if kind == "motion":
                 est = restore.estimate_motion(y)
@@ -227,6 +233,18 @@ def answers(rows: list[dict]) -> dict:
             for k in ("motion", "defocus", "none")}
 
 
+def confusion(rows: list[dict]) -> dict:
+    """Counts of the chosen kind per true kind."""
+    kinds = ("motion", "defocus", "none")
+    return {k: {c: sum(1 for r in rows if r["kind"] == k and r["chosen"] == c) for c in kinds} for k in kinds}
+
+
+def summarise_answers(rows: list[dict]) -> dict:
+    """The summary of an ``--answers-only`` run."""
+    return {"answers_only": True, "choice_confusion": confusion(rows), "answers": answers(rows),
+            "estimate_blur_seconds_median": float(np.median([r["estimate_blur_s"] for r in rows]))}
+
+
 def summarise(rows: list[dict]) -> dict:
     motion = [r for r in rows if r["kind"] == "motion"]
     disk = [r for r in rows if r["kind"] == "defocus"]
@@ -238,8 +256,6 @@ def summarise(rows: list[dict]) -> dict:
     fixed = np.array([r["psnr_true_fixed"] for r in blurred])
     best = int(np.argmax(fixed.mean(axis=0)))
     auto = np.array([r["psnr_true_auto"] for r in blurred])
-    kinds = ("motion", "defocus", "none")
-    confusion = {k: {c: sum(1 for r in rows if r["kind"] == k and r["chosen"] == c) for c in kinds} for k in kinds}
 
     def by(group: list[dict], key: str) -> dict:
         return {name: float(np.mean([r[key] for r in group if r["image"] == name])) for name in IMAGES}
@@ -294,7 +310,7 @@ def summarise(rows: list[dict]) -> dict:
                 name: float(np.mean([a - f[best] for a, f, r in zip(auto, fixed, blurred) if r["image"] == name])) for name in IMAGES
             },
         },
-        "choice_confusion": confusion,
+        "choice_confusion": confusion(rows),
         "answers": answers(rows),
         "noise": {
             "median_relative_error": float(np.median([abs(r["noise_sigma_est"] / SIGMA - 1) for r in blurred])),
@@ -371,14 +387,41 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def answers_markdown(s: dict) -> list[str]:
+    """The tables of ``estimate_blur``'s choices and answers of one run's summary."""
+    lines: list[str] = []
+    add = lines.append
+    add("### Choice of blur kind (`estimate_blur`)")
+    add("")
+    add("| truth \\ chosen | motion | defocus | none |")
+    add("|---|---:|---:|---:|")
+    for k, row in s["choice_confusion"].items():
+        add(f"| {k} | {row['motion']} | {row['defocus']} | {row['none']} |")
+    add("")
+    add("### Answers of `estimate_blur` (right: true kind, length within 1 px and angle within 5 deg, radius within 0.5 px)")
+    add("")
+    add("| truth | " + " | ".join(ANSWERS) + " |")
+    add("|---|" + "---:|" * len(ANSWERS))
+    for k, row in s["answers"].items():
+        add(f"| {k} | " + " | ".join(str(row[a]) for a in ANSWERS) + " |")
+    wrong = sum(row["wrong parameters"] + row["wrong kind"] for row in s["answers"].values())
+    add("")
+    add(f"Confident wrong answers (a blur with wrong parameters or of the wrong kind, or a blur for a sharp crop): {wrong} "
+        f"of {sum(sum(row.values()) for row in s['answers'].values())}.")
+    add("")
+    return lines
+
+
 def run_markdown(run: dict, t: dict, tm: dict | None) -> list[str]:
     """The tables of one run (one JPEG quality, or lossless); the timing row if given."""
     s = run["summary"]
-    m, d, b, n = s["motion"], s["defocus"], s["deblur"], s["nsr"]
     lines: list[str] = []
     add = lines.append
     add(f"## {quality_name(run['jpeg_quality'])}")
     add("")
+    if s.get("answers_only"):
+        return lines + answers_markdown(s)
+    m, d, b, n = s["motion"], s["defocus"], s["deblur"], s["nsr"]
     add("### Targets")
     add("")
     add("| target | measured | goal | verdict |")
@@ -435,24 +478,7 @@ def run_markdown(run: dict, t: dict, tm: dict | None) -> list[str]:
     for band, v in m["by_length_band"].items():
         add(f"| {band} | {v['cases']} | {v['median_angle_error_deg']:.2f} deg | {100 * v['share_length_within_1px']:.0f} % |")
     add("")
-    add("### Choice of blur kind (`estimate_blur`)")
-    add("")
-    add("| truth \\ chosen | motion | defocus | none |")
-    add("|---|---:|---:|---:|")
-    for k, row in s["choice_confusion"].items():
-        add(f"| {k} | {row['motion']} | {row['defocus']} | {row['none']} |")
-    add("")
-    add("### Answers of `estimate_blur` (right: true kind, length within 1 px and angle within 5 deg, radius within 0.5 px)")
-    add("")
-    add("| truth | " + " | ".join(ANSWERS) + " |")
-    add("|---|" + "---:|" * len(ANSWERS))
-    for k, row in s["answers"].items():
-        add(f"| {k} | " + " | ".join(str(row[a]) for a in ANSWERS) + " |")
-    wrong = sum(row["wrong parameters"] + row["wrong kind"] for row in s["answers"].values())
-    add("")
-    add(f"Confident wrong answers (a blur with wrong parameters or of the wrong kind, or a blur for a sharp crop): {wrong} "
-        f"of {sum(sum(row.values()) for row in s['answers'].values())}.")
-    add("")
+    lines += answers_markdown(s)
     add(f"Noise estimate (sigma 0.01): median relative error {100 * s['noise']['median_relative_error']:.1f} %, "
         f"{100 * s['noise']['share_within_10_percent']:.0f} % of cases within 10 %. "
         f"estimate_blur on the benchmark crops: median {fmt_seconds(s['estimate_blur_seconds_median'])}.")
@@ -483,6 +509,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=20, help="cases per image and blur kind (default 20)")
     ap.add_argument("--no-timing", action="store_true", help="skip the 12 MP timing")
+    ap.add_argument("--answers-only", action="store_true",
+                    help="the same cases, estimate_blur's answers only: no deblurring, no targets (minutes instead of a quarter hour)")
     ap.add_argument("--jpeg", type=int, action="append", metavar="Q",
                     help="JPEG-encode every observation at quality Q (1-100) before estimating; repeatable, one run of "
                          "all cases per quality (default: lossless only)")
@@ -507,16 +535,16 @@ def main(argv: list[str] | None = None) -> int:
     qualities = args.jpeg or [None]
     extra = {"skimage": skimage.__version__, "seed": SEED, "cases_per_image": args.cases, "images": list(IMAGES),
              "noise_sigma": SIGMA, "fixed_nsrs": [float(v) for v in FIXED_NSRS], "repeats": args.repeats, "quick": args.quick,
-             "jpeg_qualities": qualities}
+             "jpeg_qualities": qualities, "answers_only": args.answers_only}
     res: dict = {"metadata": metadata(extra), "targets": TARGETS, "runs": []}
     for quality in qualities:
         rng = np.random.default_rng(SEED)  # the same cases at every quality
         t0 = time.perf_counter()
-        rows = run_cases(args.cases, rng, quality)
+        rows = run_cases(args.cases, rng, quality, answers_only=args.answers_only)
         res["runs"].append({
             "jpeg_quality": quality,
             "accuracy_seconds": time.perf_counter() - t0,
-            "summary": summarise(rows),
+            "summary": summarise_answers(rows) if args.answers_only else summarise(rows),
             "median_case_seconds": statistics.median(r["estimate_blur_s"] for r in rows),
             "cases": [_rounded(r) for r in rows],  # every case, to recompute any summary
         })

@@ -168,8 +168,9 @@ def estimate_defocus(
     max_radius : float, optional
         Largest radius searched, in pixels (>= 2); default ``0.06 T`` with ``T`` (at most
         512) the analysis tile (30 px for photos of 512 px and more). The smallest is
-        :data:`MIN_RADIUS` (1.5 px), or 3 px on a JPEG whose noise is shaped (fitted
-        below 0.25 cycles/pixel only, see :func:`restore.spectrum.white_noise_sigma`).
+        :data:`MIN_RADIUS` (1.5 px), or up to 3 px on a JPEG whose noise is white only
+        below ``band`` cycles/pixel (``1.5 · 0.5 / band``, ``band`` from 0.25 to 0.5:
+        see :func:`restore.spectrum.white_band`).
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024).
 

@@ -294,9 +294,9 @@ def estimate_motion(
         Longest motion searched, in pixels (>= 6); default ``0.2 T`` where ``T`` (at most
         512) is the analysis tile (102 px for photos of 512 px and more), and never more
         than ``0.25 T`` (128 px): longer motions put fewer than four zeros in the
-        spectrum. The shortest is :data:`MIN_LENGTH` (5 px), or 10 px on a JPEG whose
-        noise is shaped (fitted below 0.25 cycles/pixel only, see
-        :func:`restore.spectrum.white_noise_sigma`).
+        spectrum. The shortest is :data:`MIN_LENGTH` (5 px), or up to 10 px on a JPEG
+        whose noise is white only below ``band`` cycles/pixel (``5 · 0.5 / band``,
+        ``band`` from 0.25 to 0.5: see :func:`restore.spectrum.white_band`).
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024): the cost does not grow with the
         photo beyond it.

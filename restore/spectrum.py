@@ -167,6 +167,8 @@ def analyse(image: np.ndarray, *, analysis_size: int = 1024, workers: int | None
     centre = crop[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
     sigma = estimate_noise(centre)
     white, band = white_noise_sigma(centre, sigma)
+    if band < 0.5:
+        band = white_band(power, tiles, white)
     return Spectrum(power, tiles, sigma, crop.shape, white, band)
 
 
@@ -178,9 +180,15 @@ SHAPED_RATIO = 0.5
 #: this factor (development images: lossless at most 1.07, except a moon photo that was
 #: itself once a JPEG; blurred ones at JPEG quality 90 at least 1.08).
 BLOCK_RATIO = 1.05
-#: Highest frequency (cycles/pixel) fitted when the noise is shaped: the top of the
+#: Lowest frequency (cycles/pixel) fitted up to when the noise is shaped: the top of the
 #: second wavelet scale, whose noise level is the one used.
 BAND_SHAPED = 0.25
+#: The band of white noise ends where the median power of an annulus falls below this
+#: fraction of the white level's, or of the first annulus's if higher (see :func:`white_band`)...
+BAND_DROP = 0.7
+#: ... and it extends beyond ``BAND_SHAPED`` only if the annulus there is noise: its
+#: median power at most this multiple of the white level's.
+BAND_WHITE = 2.0
 
 
 def block_grid_ratio(gray: np.ndarray) -> float:
@@ -197,6 +205,61 @@ def block_grid_ratio(gray: np.ndarray) -> float:
     return max(ratios)
 
 
+def white_band(power: np.ndarray, tiles: int, white_sigma: float) -> float:
+    """The highest frequency (cycles/pixel) up to which a JPEG spectrum keeps its white noise.
+
+    Parameters
+    ----------
+    power : (T, T) ndarray
+        Welch power spectrum, zero frequency at the centre (:func:`power_spectrum`).
+    tiles : int
+        Number of tiles averaged in ``power``.
+    white_sigma : float
+        Level of the white noise below :data:`BAND_SHAPED` (:func:`white_noise_sigma`).
+
+    Returns
+    -------
+    band : float
+        In ``[BAND_SHAPED, 0.5]``.
+
+    Notes
+    -----
+    JPEG quantises each 8 x 8 DCT frequency with its own step: the higher the quality,
+    the fewer the frequencies whose steps exceed the noise and so the wider the band
+    where the noise stays white (with noise of 0.01, blurred photos: quality 95 about
+    0.4 cycles/pixel, 90 about 0.33). Signal plus noise has no less power than the noise
+    alone, so the band ends at the first annulus (width 1/64 cycles/pixel, from
+    ``BAND_SHAPED`` out) whose median power falls below ``BAND_DROP`` times the larger of
+    the white noise's median, ``σ² · Γ⁻¹(k, 1/2) / k`` for a mean of ``k = tiles``
+    periodograms (``σ² ln 2`` for one), and the first annulus's own median. Blur zeros do
+    not end it: they are lines or rings, a small share of each annulus. If the first
+    annulus is well above the white level (``BAND_WHITE`` times), either the image
+    still has detail there or ``white_sigma`` is too low (at quality 75 JPEG has also
+    quantised the second wavelet scale's noise): then nothing shows where the white
+    noise ends and the band stays ``BAND_SHAPED``.
+    """
+    from scipy.special import gammaincinv
+
+    t = power.shape[0]
+    fy = (np.arange(t) - t // 2) / t
+    fx = (np.arange(power.shape[1]) - power.shape[1] // 2) / power.shape[1]
+    radius = np.hypot(fy[:, None], fx[None, :])
+    white = white_sigma**2 * float(gammaincinv(max(tiles, 1), 0.5)) / max(tiles, 1)
+    step = 1.0 / 64
+    for lo in np.arange(BAND_SHAPED, 0.5, step):
+        ring = power[(radius >= lo) & (radius < lo + step)]
+        if not ring.size:
+            continue
+        median = float(np.median(ring))
+        if lo == BAND_SHAPED:
+            if median > BAND_WHITE * white:
+                return BAND_SHAPED
+            level = BAND_DROP * max(white, median)
+        elif median < level:
+            return float(lo)
+    return 0.5
+
+
 def white_noise_sigma(gray: np.ndarray, sigma: float) -> tuple[float, float]:
     """The level of the white part of the noise, and the band (cycles/pixel) where it is white.
 
@@ -210,7 +273,9 @@ def white_noise_sigma(gray: np.ndarray, sigma: float) -> tuple[float, float]:
     Returns
     -------
     white_sigma, band : float
-        ``(sigma, 0.5)`` for white noise; ``(coarse, BAND_SHAPED)`` for JPEG-shaped noise.
+        ``(sigma, 0.5)`` for white noise; ``(coarse, BAND_SHAPED)`` for JPEG-shaped noise,
+        whose band :func:`analyse` then widens as far as the spectrum shows white noise
+        (:func:`white_band`).
 
     Notes
     -----
@@ -223,7 +288,8 @@ def white_noise_sigma(gray: np.ndarray, sigma: float) -> tuple[float, float]:
     than ``SHAPED_RATIO`` times the second scale (2 x 2 means, 0.125 to 0.25
     cycles/pixel; doubled, so that white noise reads the same) *and* the image shows the
     8 x 8 block grid of JPEG (:func:`block_grid_ratio` above ``BLOCK_RATIO``), the second
-    scale's level is the floor and the fits stop at ``BAND_SHAPED``. Texture alone also
+    scale's level is the floor and the fits stop at ``BAND_SHAPED`` or, measured on the
+    spectrum, further (:func:`white_band`). Texture alone also
     makes the second scale read higher (which is why the block grid is required too).
     """
     from restore.noise import flat_block_sigma
