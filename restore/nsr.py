@@ -44,7 +44,8 @@ class NaturalSpectrum:
     exponent : float
         ``γ``, in [0.5, 4]; natural images are near 2.
     noise_sigma : float
-        Standard deviation of the additive white noise.
+        Standard deviation of the additive white noise (of a JPEG: of its white part,
+        :attr:`restore.spectrum.Spectrum.white_sigma`).
     boundary : float
         ``β``: power of the boundary error relative to the signal (see
         :func:`boundary_nsr`), added to the NSR at every frequency.
@@ -112,12 +113,14 @@ def _otf_power(psf: np.ndarray, size: int) -> np.ndarray:
 
 def _fit_from_spectrum(spectrum: Spectrum, otf_power: np.ndarray, boundary: float) -> NaturalSpectrum:
     t = spectrum.size
-    sigma2 = spectrum.noise_sigma**2
+    # JPEG: the white part of the noise, and only the band where it is white.
+    sigma = spectrum.noise_sigma if spectrum.white_sigma is None else spectrum.white_sigma
+    sigma2 = sigma**2
     i = np.arange(t) - t // 2
     rho = np.hypot(i[:, None], i[None, :]) / t
     # Per ring |f| = k / T, over the frequencies the blur keeps (|H|² > 0.05):
     # mean(P) - σ² = S_x · mean(|H|²), unbiased (no selection of bins by their value).
-    keep = (rho >= 3 / t) & (rho <= 0.45) & (otf_power > 0.05)
+    keep = (rho >= 3 / t) & (rho <= min(0.45, spectrum.band)) & (otf_power > 0.05)
     rings = np.rint(rho[keep] * t).astype(int)
     count = np.bincount(rings)
     mean_p = np.bincount(rings, spectrum.power[keep]) / np.maximum(count, 1)
@@ -133,11 +136,11 @@ def _fit_from_spectrum(spectrum: Spectrum, otf_power: np.ndarray, boundary: floa
         gamma = float(np.clip(-slope, *_GAMMA_RANGE))
         if gamma != -slope:  # refit the amplitude with the clipped exponent
             intercept = float(np.average(yv + gamma * x, weights=w))
-        return NaturalSpectrum(float(math.exp(intercept)), gamma, spectrum.noise_sigma, boundary, True)
+        return NaturalSpectrum(float(math.exp(intercept)), gamma, sigma, boundary, True)
     # Too few frequencies show signal: assume γ = 2 with the amplitude of the total power.
     total = float(np.mean(np.maximum(spectrum.power - sigma2, 0.0)))
     norm = float(np.mean(np.where(rho > 0, rho, np.inf) ** -_DEFAULT_GAMMA))
-    return NaturalSpectrum(max(total / norm, 1e-30), _DEFAULT_GAMMA, spectrum.noise_sigma, boundary, False)
+    return NaturalSpectrum(max(total / norm, 1e-30), _DEFAULT_GAMMA, sigma, boundary, False)
 
 
 def fit_natural_spectrum(
@@ -158,7 +161,8 @@ def fit_natural_spectrum(
         The blur's PSF (normalised here).
     noise_sigma : float, optional
         Noise standard deviation; estimated with :func:`restore.estimate_noise` if not
-        given.
+        given (on a JPEG whose noise is white only at low frequencies, the level of that
+        white part, :func:`restore.spectrum.white_noise_sigma`, and only that band is fitted).
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024).
 
