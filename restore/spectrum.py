@@ -504,63 +504,12 @@ def fit_log_profiles(
     parameters are fitted by Levenberg--Marquardt with the Jacobian
     ``r · [1, u, u²]`` and ``1 - r``, ``r = A m / (A m + N)``, all batch rows at once.
     """
-    if lowpass is not None:
-        return _fit_log_profiles_general(y, models, weights, np.stack([np.ones_like(u), u, u**2, lowpass], axis=1),
-                                         log_floor, envelopes=envelopes, iterations=iterations)
-    y2, m2 = np.broadcast_arrays(np.atleast_2d(y), np.atleast_2d(models))
-    batch, n = m2.shape
-    w = np.asarray(weights, dtype=np.float64)
-    powers = np.stack([np.ones(n), u, u**2, u**3, u**4], axis=1)  # (n, 5): moments of u
-    basis = powers[:, :3].T  # (3, n): 1, u, u²
-    # Two starts, the better one kept per row: (1) the smooth spectrum fitted linearly to
-    # y - log(envelope) where the signal is clearly above the noise (the envelope has no
-    # zeros, so the logarithm is tame); (2) flat at the profile's maximum, falling slope.
-    env2 = m2 if envelopes is None else np.broadcast_to(np.atleast_2d(envelopes), m2.shape)
-    usable = (y2 > log_floor + 1.0) * w[None, :]
-    usable[usable.sum(axis=1) == 0] = w  # nothing usable: every point, equally
-    target = y2 - np.log(np.maximum(env2, 1e-300))
-    gram = _moment_matrix(usable @ powers) + 1e-9 * np.eye(3)
-    linear = np.zeros((batch, 4))
-    linear[:, :3] = np.linalg.solve(gram, ((usable * target) @ powers[:, :3])[:, :, None])[:, :, 0]
-    linear[:, 3] = log_floor
-    flat = np.zeros((batch, 4))
-    flat[:, 0] = y2.max(axis=1)
-    flat[:, 1] = -1.0
-    flat[:, 3] = log_floor
-
-    def evaluate(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        a = np.exp(np.clip(p[:, :3] @ basis, -200, 200)) * m2
-        total = a + np.exp(np.clip(p[:, 3:4], -200, 200))
-        res = y2 - np.log(total)
-        return res, a / total, (res * res) @ w
-
-    res, r, rss = evaluate(linear)
-    f_res, f_r, f_rss = evaluate(flat)
-    use_flat = f_rss < rss
-    params = np.where(use_flat[:, None], flat, linear)
-    res[use_flat], r[use_flat], rss[use_flat] = f_res[use_flat], f_r[use_flat], f_rss[use_flat]
-    damping = np.full(batch, 1e-3)
-    jtj = np.empty((batch, 4, 4))
-    for _ in range(iterations):
-        # Normal equations from moments: J = [r, r u, r u², 1 - r] (per point, weight w).
-        q = 1.0 - r
-        rw = r * w
-        jtj[:, :3, :3] = _moment_matrix((rw * r) @ powers)
-        jtj[:, :3, 3] = (rw * q) @ powers[:, :3]
-        jtj[:, 3, :3] = jtj[:, :3, 3]
-        jtj[:, 3, 3] = (q * q) @ w
-        jtr = np.concatenate([(rw * res) @ powers[:, :3], ((q * res) @ w)[:, None]], axis=1)
-        diag = np.einsum("bii->bi", jtj) + 1e-12
-        lhs = jtj + (damping[:, None] * diag)[:, :, None] * np.eye(4)
-        trial = params + np.linalg.solve(lhs, jtr[:, :, None])[:, :, 0]
-        t_res, t_r, t_rss = evaluate(trial)
-        better = t_rss < rss
-        params[better], res[better], r[better], rss[better] = trial[better], t_res[better], t_r[better], t_rss[better]
-        damping = np.where(better, damping * 0.3, damping * 10.0)
-    return rss
+    columns = [np.ones_like(u), u, u**2] + ([] if lowpass is None else [np.asarray(lowpass, dtype=np.float64)])
+    return _fit_log_profiles(y, models, weights, np.stack(columns, axis=1), log_floor, envelopes=envelopes,
+                             iterations=iterations)
 
 
-def _fit_log_profiles_general(
+def _fit_log_profiles(
     y: np.ndarray,
     models: np.ndarray,
     weights: np.ndarray,
@@ -570,18 +519,21 @@ def _fit_log_profiles_general(
     envelopes: np.ndarray | None,
     iterations: int,
 ) -> np.ndarray:
-    """:func:`fit_log_profiles` with any regressors ``design (n, p)`` of the smooth log
-    spectrum (first column ones, second the slope regressor): the same two starts and
-    Levenberg--Marquardt steps, with the normal equations summed directly."""
+    """:func:`fit_log_profiles` with the regressors ``design (n, p)`` of the smooth log
+    spectrum (first column ones, second the slope regressor ``u``)."""
     y2, m2 = np.broadcast_arrays(np.atleast_2d(y), np.atleast_2d(models))
     batch, n = m2.shape
     p = design.shape[1]
     w = np.asarray(weights, dtype=np.float64)
+    outer = (design[:, :, None] * design[:, None, :]).reshape(n, p * p)  # weighted sums give the Gram matrices
+    # Two starts, the better one kept per row: (1) the smooth spectrum fitted linearly to
+    # y - log(envelope) where the signal is clearly above the noise (the envelope has no
+    # zeros, so the logarithm is tame); (2) flat at the profile's maximum, falling slope.
     env2 = m2 if envelopes is None else np.broadcast_to(np.atleast_2d(envelopes), m2.shape)
     usable = (y2 > log_floor + 1.0) * w[None, :]
-    usable[usable.sum(axis=1) == 0] = w
+    usable[usable.sum(axis=1) == 0] = w  # nothing usable: every point, equally
     target = y2 - np.log(np.maximum(env2, 1e-300))
-    gram = np.einsum("bn,ni,nj->bij", usable, design, design) + 1e-9 * np.eye(p)
+    gram = (usable @ outer).reshape(batch, p, p) + 1e-9 * np.eye(p)
     linear = np.zeros((batch, p + 1))
     linear[:, :p] = np.linalg.solve(gram, ((usable * target) @ design)[:, :, None])[:, :, 0]
     linear[:, p] = log_floor
@@ -604,9 +556,10 @@ def _fit_log_profiles_general(
     damping = np.full(batch, 1e-3)
     jtj = np.empty((batch, p + 1, p + 1))
     for _ in range(iterations):
+        # Normal equations: J = [r · design, 1 - r] (per point, weight w).
         q = 1.0 - r
         rw = r * w
-        jtj[:, :p, :p] = np.einsum("bn,ni,nj->bij", rw * r, design, design)
+        jtj[:, :p, :p] = ((rw * r) @ outer).reshape(batch, p, p)
         jtj[:, :p, p] = (rw * q) @ design
         jtj[:, p, :p] = jtj[:, :p, p]
         jtj[:, p, p] = (q * q) @ w
@@ -619,9 +572,3 @@ def _fit_log_profiles_general(
         params[better], res[better], r[better], rss[better] = trial[better], t_res[better], t_r[better], t_rss[better]
         damping = np.where(better, damping * 0.3, damping * 10.0)
     return rss
-
-
-def _moment_matrix(moments: np.ndarray) -> np.ndarray:
-    """``[[m0, m1, m2], [m1, m2, m3], [m2, m3, m4]]`` for each row of ``(B, 5)`` moments."""
-    idx = np.add.outer(np.arange(3), np.arange(3))
-    return moments[:, idx]
