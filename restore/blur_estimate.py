@@ -46,7 +46,15 @@ class BlurEstimate:
     defocus : DefocusEstimate
         Best defocus fit (whatever ``kind`` is).
     noise_sigma : float
-        Noise standard deviation estimated on the analysed crop.
+        Noise standard deviation estimated on the analysed crop (the finest wavelet scale,
+        :func:`restore.estimate_noise`).
+    white_sigma : float or None
+        For noise that is white only at low frequencies (a JPEG's: the finest scale then
+        reads low), the level of that white part (:func:`restore.spectrum.white_noise_sigma`),
+        the floor the blur was fitted with; None for white noise.
+    band : float
+        Highest frequency (cycles/pixel) fitted: 0.5 for white noise, 0.25 to 0.5 for a
+        JPEG's (:func:`restore.spectrum.white_band`).
     """
 
     kind: str
@@ -54,6 +62,8 @@ class BlurEstimate:
     motion: MotionEstimate
     defocus: DefocusEstimate
     noise_sigma: float
+    white_sigma: float | None = None
+    band: float = 0.5
 
     def psf(self, *, dtype: type = np.float64) -> np.ndarray:
         """The PSF of the chosen model; the identity ``[[1.0]]`` for ``"none"``."""
@@ -75,7 +85,11 @@ class BlurEstimate:
             what = f"defocus radius {self.defocus.radius:.2f} px"
         else:
             what = "no significant blur"
-        return f"{what} (confidence {self.confidence:.2f}, noise sigma {self.noise_sigma / full_scale:.4f})"
+        noise = f"noise sigma {self.noise_sigma / full_scale:.4f}"
+        if self.white_sigma is not None:
+            noise = (f"JPEG-shaped noise: sigma {self.white_sigma / full_scale:.4f} below {self.band:.2f} cycles/px, "
+                     f"{self.noise_sigma / full_scale:.4f} at the finest scale")
+        return f"{what} (confidence {self.confidence:.2f}, {noise})"
 
 
 def estimate_blur(
@@ -141,10 +155,14 @@ def estimate_blur(
     passing = [kind for kind, e in evidences.items() if e >= EVIDENCE_HALF]
     if not passing:
         confidence = 1.0 - max(evidence_confidence(motion.evidence), evidence_confidence(defocus.evidence))
-        return BlurEstimate("none", confidence, motion, defocus, spectrum.noise_sigma)
-    weights = {"motion": 1.0, "defocus": _DEFOCUS_WEIGHT}
-    kind = max(passing, key=lambda k: weights[k] * evidences[k])
-    return BlurEstimate(kind, evidence_confidence(evidences[kind]), motion, defocus, spectrum.noise_sigma)
+        kind = "none"
+    else:
+        weights = {"motion": 1.0, "defocus": _DEFOCUS_WEIGHT}
+        kind = max(passing, key=lambda k: weights[k] * evidences[k])
+        confidence = evidence_confidence(evidences[kind])
+    shaped = spectrum.white_sigma is not None and spectrum.white_sigma != spectrum.noise_sigma
+    return BlurEstimate(kind, confidence, motion, defocus, spectrum.noise_sigma,
+                        spectrum.white_sigma if shaped else None, spectrum.band)
 
 
 def _small_image_noise(image: np.ndarray) -> float:

@@ -15,7 +15,7 @@ from skimage import data
 
 import restore
 from conftest import invoke_cli
-from deconvkit.io import write_image
+from deconvkit.io import read_image, write_image
 
 CAMERA = data.camera() / 255.0
 
@@ -66,8 +66,28 @@ def test_json_output(files):
     motion, sharp = json.loads(result.stdout)
     assert motion["file"] == str(files["motion"]) and motion["blur"] == "motion"
     assert abs(motion["motion"]["length_px"] - 21) <= 1 and abs(motion["motion"]["angle_deg"] - 30) <= 1.5
-    assert set(motion) == {"file", "blur", "confidence", "noise_sigma", "motion", "defocus", "shape"}
+    assert set(motion) == {"file", "blur", "confidence", "noise_sigma", "noise_white_sigma", "noise_band", "motion",
+                           "defocus", "shape"}
     assert sharp["blur"] == "none" and sharp["shape"] == [240, 256, 3]
+    assert motion["noise_white_sigma"] is None and motion["noise_band"] == 0.5  # lossless: white noise
+
+
+def test_jpeg_reports_the_white_part_of_its_noise(tmp_path):
+    """A JPEG at quality 90 quantises most of the noise above ~0.3 cycles/px away: the
+    finest scale reads a fraction of the added 0.01; the white part's level is reported
+    with the band where it is white, and the blur is still found."""
+    scene = CAMERA[60 : 60 + 400 + 20, 40 : 40 + 420 + 20]
+    y = np.clip(restore.add_noise(restore.blur(scene, restore.motion_psf(21, 30), boundary="valid"), 0.01, rng=0), 0, 1)
+    path = tmp_path / "motion.jpg"
+    write_image(path, y, quality=90)
+    result = invoke_cli("estimate", "--json", path)
+    assert result.exit_code == 0, result.output
+    (found,) = json.loads(result.stdout)
+    assert found["blur"] == "motion" and abs(found["motion"]["length_px"] - 21) <= 1
+    assert 0.006 < found["noise_white_sigma"] < 0.015
+    assert found["noise_sigma"] < 0.5 * found["noise_white_sigma"]
+    assert 0.25 <= found["noise_band"] < 0.5
+    assert "JPEG-shaped noise: sigma 0.0" in restore.estimate_blur(read_image(path)).describe()
 
 
 def test_one_bad_file_exits_1_after_the_others(files, tmp_path):

@@ -33,6 +33,9 @@ def estimate_file(path: Path, *, max_length: float | None = None, max_radius: fl
         "blur": found.kind,
         "confidence": round(found.confidence, 4),
         "noise_sigma": round(found.noise_sigma / scale, 6),
+        # JPEG-shaped noise: the level of its white part and the band where it is white.
+        "noise_white_sigma": None if found.white_sigma is None else round(found.white_sigma / scale, 6),
+        "noise_band": round(found.band, 4),
         "motion": {
             "length_px": round(found.motion.length, 3),
             "angle_deg": round(found.motion.angle, 3),
