@@ -111,7 +111,9 @@ class _MotionFit:
         self.size = t
         self.log_floor = math.log(spectrum.floor)
         self.log_power = spectrum.log_power()
-        self.profiler = ChordProfiler(self.log_power, outside=self.log_floor)
+        # A JPEG's chords stop at its band of white noise (2 bins beyond the last fitted bin:
+        # the chords at the disk's edge hold only a few interpolated bins).
+        self.profiler = ChordProfiler(self.log_power, outside=self.log_floor, radius=spectrum.band * t + 2)
         c = t // 2
         # Bins beyond the last one where some direction still shows signal above the noise
         # floor carry no information: fit up to it, with a margin.

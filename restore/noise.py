@@ -98,6 +98,9 @@ def flat_block_sigma(gray: np.ndarray) -> float:
         return _sigma_wavelet(gray)
     blocks = np.abs(detail[: bh * _BLOCK, : bw * _BLOCK]).reshape(bh, _BLOCK, bw, _BLOCK).swapaxes(1, 2)
     sigmas = np.median(blocks.reshape(bh * bw, -1), axis=1) / _MAD_TO_SIGMA
+    sigmas = sigmas[sigmas > 1e-9 * max(float(np.abs(gray).max()), 1e-300)]  # flat or clipped blocks hold no noise
+    if sigmas.size < 4:
+        return _sigma_wavelet(gray)
     return float(np.percentile(sigmas, _PERCENTILE) / _PERCENTILE_BIAS)
 
 

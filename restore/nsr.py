@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -162,7 +162,8 @@ def fit_natural_spectrum(
     noise_sigma : float, optional
         Noise standard deviation; estimated with :func:`restore.estimate_noise` if not
         given (on a JPEG whose noise is white only at low frequencies, the level of that
-        white part, :func:`restore.spectrum.white_noise_sigma`, and only that band is fitted).
+        white part, :func:`restore.spectrum.white_noise_sigma`). On such a JPEG only the
+        band of white noise is fitted, whether the level is given or estimated.
     analysis_size : int, optional
         Side of the centred crop analysed (default 1024).
 
@@ -203,7 +204,8 @@ def fit_natural_spectrum(
         raise InvalidParameterError("image must be at least 32 x 32 pixels to estimate its spectrum")
     if noise_sigma is not None:
         check_number("noise_sigma", noise_sigma, low=0)
-        spectrum = Spectrum(spectrum.power, spectrum.tiles, float(noise_sigma), spectrum.crop_shape)
+        # The given level replaces the measured one; a JPEG's band of white noise stays.
+        spectrum = replace(spectrum, noise_sigma=float(noise_sigma), white_sigma=float(noise_sigma))
     shape = np.shape(image)
     return _fit_from_spectrum(spectrum, _otf_power(k, spectrum.size), boundary_nsr(shape, k.shape))
 

@@ -1,11 +1,14 @@
-"""The band of white noise of a JPEG's spectrum (restore.spectrum.white_band)."""
+"""JPEG-shaped noise: the block grid that tells a JPEG (block_grid_score), the white level
+(flat_block_sigma), the band of white noise (white_band) and its use by the fits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from restore.spectrum import BAND_SHAPED, analyse, white_band
+import restore
+from restore.noise import flat_block_sigma
+from restore.spectrum import BAND_SHAPED, BLOCK_Z, ChordProfiler, analyse, block_grid_score, white_band
 
 
 def _periodogram(t: int, tiles: int, level, rng: int = 0) -> np.ndarray:
@@ -73,3 +76,76 @@ def test_jpeg_band_narrows_with_the_quality():
     assert 0.3 <= bands[1] < 0.45
     assert all(a >= b for a, b in zip(bands, bands[1:]))
     assert bands[-1] == BAND_SHAPED
+
+
+def test_block_grid_score_tells_jpeg_from_lossless():
+    """Blurred crops, lossless (8-bit) and through JPEG at quality 90, odd and even sizes:
+    only the JPEGs show the grid; integer samples score as their float values."""
+    camera = restore.add_noise(restore.blur(_camera(), restore.motion_psf(7, 30)), 0.01, rng=1)
+    for shape in [(256, 256), (301, 247)]:
+        crop = np.round(np.clip(camera[: shape[0], : shape[1]], 0, 1) * 255) / 255
+        assert block_grid_score(crop) < BLOCK_Z
+        jpeg = _jpeg(crop, 90)
+        assert block_grid_score(jpeg) > BLOCK_Z
+        assert block_grid_score(np.round(jpeg * 255).astype(np.uint8)) == pytest.approx(block_grid_score(jpeg))
+
+
+def test_block_grid_score_of_a_tiny_or_flat_image_is_zero():
+    assert block_grid_score(np.zeros((64, 64))) == 0.0
+    assert block_grid_score(np.random.default_rng(0).random((20, 200))) == 0.0
+
+
+def test_small_noise_free_lossless_blur_is_not_taken_for_a_jpeg():
+    """A 296 px lossless crop blurred by a 7 px motion, no noise: its finest wavelet scale
+    is empty (the blur) while the next holds signal, and a ratio of phase means saw a block
+    grid in it; the band stayed narrow and the blur was answered "none"."""
+    y = np.round(np.clip(restore.blur(_camera()[200:496, 200:496], restore.motion_psf(7, 30)), 0, 1) * 255) / 255
+    spectrum = analyse(y)
+    assert spectrum.band == 0.5 and spectrum.white_sigma == spectrum.noise_sigma
+    found = restore.estimate_blur(y)
+    assert found.kind == "motion" and abs(found.motion.length - 7) <= 1 and found.white_sigma is None
+
+
+def test_flat_block_sigma_ignores_clipped_areas():
+    """Half the image saturated (no noise there): the flattest blocks would read 0."""
+    y = 0.5 + 0.01 * np.random.default_rng(3).standard_normal((256, 256))
+    y[:, :128] = 1.0
+    assert flat_block_sigma(y) == pytest.approx(0.01, rel=0.1)
+    assert flat_block_sigma(np.ones((64, 64))) < 1e-12
+
+
+def test_chord_profiles_stop_at_the_radius():
+    """Past ``radius`` bins the chords hold only the ``outside`` value; inside it an axis
+    chord's mean is the constant's (oblique chords are interpolated)."""
+    values = np.ones((64, 64))
+    for theta in (0.0, 37.0, 90.0):
+        full = ChordProfiler(values, outside=-5.0)(theta)
+        cut = ChordProfiler(values, outside=-5.0, radius=16)(theta)
+        np.testing.assert_allclose(cut[18:], -5.0, atol=1e-6)
+        assert np.all(full[18:28] > 0.5)
+        if theta != 37.0:
+            np.testing.assert_allclose(cut[:17], 1.0, atol=1e-6)
+
+
+def test_a_given_noise_level_keeps_the_jpeg_band():
+    """fit_natural_spectrum with the level it estimated itself gives the same model: the
+    band of white noise is the image's, whoever sets the level."""
+    y = _jpeg(restore.add_noise(restore.blur(_camera()[:400, :400], restore.motion_psf(21, 30)), 0.01, rng=0), 90)
+    psf = restore.motion_psf(21, 30)
+    auto = restore.fit_natural_spectrum(y, psf)
+    assert analyse(y).band < 0.5
+    assert restore.fit_natural_spectrum(y, psf, noise_sigma=auto.noise_sigma) == auto
+
+
+def _camera() -> np.ndarray:
+    from skimage import data
+
+    return data.camera() / 255.0
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.round(np.clip(image, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) / 255.0
