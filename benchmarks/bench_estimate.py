@@ -510,7 +510,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--cases", type=int, default=20, help="cases per image and blur kind (default 20)")
     ap.add_argument("--no-timing", action="store_true", help="skip the 12 MP timing")
     ap.add_argument("--answers-only", action="store_true",
-                    help="the same cases, estimate_blur's answers only: no deblurring, no targets (minutes instead of a quarter hour)")
+                    help="the same cases, estimate_blur's answers only: no deblurring, no targets, no timing (about a minute per quality)")
     ap.add_argument("--jpeg", type=int, action="append", metavar="Q",
                     help="JPEG-encode every observation at quality Q (1-100) before estimating; repeatable, one run of "
                          "all cases per quality (default: lossless only)")
@@ -548,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
             "median_case_seconds": statistics.median(r["estimate_blur_s"] for r in rows),
             "cases": [_rounded(r) for r in rows],  # every case, to recompute any summary
         })
-    if not args.no_timing:
+    if not (args.no_timing or args.answers_only):
         res["timing"] = bench_timing(args.repeats)
     return finish_run(res, start, args.out / "bench_estimate.json", markdown)
 

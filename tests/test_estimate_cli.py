@@ -88,6 +88,8 @@ def test_jpeg_reports_the_white_part_of_its_noise(tmp_path):
     assert found["noise_sigma"] < 0.5 * found["noise_white_sigma"]
     assert 0.25 <= found["noise_band"] < 0.5
     assert "JPEG-shaped noise: sigma 0.0" in restore.estimate_blur(read_image(path)).describe()
+    table = invoke_cli("estimate", path).stdout.splitlines()
+    assert table[1].split()[-1] == f"{found['noise_white_sigma']:.4f}*" and table[2].startswith("* JPEG-shaped noise")
 
 
 def test_one_bad_file_exits_1_after_the_others(files, tmp_path):

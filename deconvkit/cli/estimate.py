@@ -59,11 +59,15 @@ def _table(rows: list[dict[str, Any]]) -> str:
                 f"{r['motion']['angle_deg']:.1f}" if motion else "-",
                 f"{r['defocus']['radius_px']:.2f}" if disk else "-",
                 f"{r['confidence']:.2f}",
-                f"{r['noise_sigma']:.4f}",
+                f"{r['noise_sigma']:.4f}" if r["noise_white_sigma"] is None else f"{r['noise_white_sigma']:.4f}*",
             ]
         )
     widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
-    return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in cells)
+    table = "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in cells)
+    if any(r["noise_white_sigma"] is not None for r in rows):
+        table += ("\n* JPEG-shaped noise: the level of its white part, below noise_band cycles/px (--json); "
+                  "the finest wavelet scale reads less (noise_sigma in --json)")
+    return table
 
 
 @click.command("estimate")
@@ -79,7 +83,9 @@ def estimate_command(
 
     For each file: the blur kind, its parameters (motion length in pixels and angle in
     degrees counter-clockwise from +x as seen on screen; defocus radius in pixels), a
-    confidence in [0, 1] and the noise standard deviation in [0, 1] units. "none" means no
+    confidence in [0, 1] and the noise standard deviation in [0, 1] units (for a JPEG whose
+    compression removed the noise's high frequencies, marked *, the level of the white part
+    that is left: the one deblurring regularises against). "none" means no
     blur showed its spectral zeros clearly enough (confidence of the best blur below 0.5).
     The numbers plug into `deconvkit deblur --blur motion --length L --angle A`, or let
     `deconvkit deblur --blur auto` do both steps. A file that cannot be read is reported on
