@@ -90,8 +90,9 @@ def flat_block_sigma(gray: np.ndarray) -> float:
     """Noise sigma of the flattest parts of an image: the 20th percentile, over blocks of
     16 x 16 finest-scale wavelet coefficients, of each block's MAD estimate, scaled so that
     white Gaussian noise reads its sigma. Dense texture or edges raise the global median
-    of :func:`estimate_noise` but not the flat blocks' (sky, paper, blurred areas); an
-    image with fewer than four blocks gets the global estimate."""
+    of :func:`estimate_noise` but not the flat blocks' (sky, paper, blurred areas).
+    Blocks with no noise at all (clipped highlights, constant areas) are left out; an
+    image with fewer than four blocks left gets the global estimate."""
     detail = _db2_detail(_db2_detail(np.asarray(gray, dtype=np.float64), 0), 1)
     bh, bw = detail.shape[0] // _BLOCK, detail.shape[1] // _BLOCK
     if bh * bw < 4:
