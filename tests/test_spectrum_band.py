@@ -149,3 +149,15 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", np.round(np.clip(image, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) / 255.0
+
+
+def test_white_noise_sigma_of_colour_is_that_of_the_channel_mean():
+    from restore.noise import estimate_noise
+    from restore.spectrum import white_noise_sigma
+
+    rng = np.random.default_rng(4)
+    rgb = 0.5 + 0.01 * rng.standard_normal((128, 96, 3))
+    before = rgb.copy()
+    gray = rgb.mean(axis=2)
+    assert white_noise_sigma(rgb, estimate_noise(gray)) == white_noise_sigma(gray, estimate_noise(gray))
+    np.testing.assert_array_equal(rgb, before)
